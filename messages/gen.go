@@ -1,0 +1,3 @@
+package messages
+
+//go:generate protoc --proto_path=. --go_out=. --go_opt=paths=source_relative actorinfer.proto

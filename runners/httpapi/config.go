@@ -1,0 +1,202 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/actorinfer/actorinfer/runners"
+)
+
+// The documented defaults of Timeouts and RetryPolicy.
+const (
+	DefaultConnectTimeout    = 10 * time.Second
+	DefaultFirstTokenTimeout = 10 * time.Minute // reasoning models think for minutes
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultTotalTimeout      = 30 * time.Minute
+	DefaultMaxRetries        = 2
+	DefaultInitialBackoff    = 1 * time.Second
+	DefaultMaxBackoff        = 60 * time.Second
+	DefaultMaxTokens         = 4096 // assumed output when a batch sets none (cost estimates)
+)
+
+// Timeouts bounds one request. Each expiry is reported as a timeout error
+// whose Scope names it ("connect", "first_token", "idle", "total"), never as
+// a network error. A zero field means its default.
+type Timeouts struct {
+	// Connect bounds the TCP connect and the TLS handshake. Default 10s.
+	Connect time.Duration
+	// FirstToken bounds the wait from sending the request to the first byte
+	// of the response body (the first SSE event, or the whole unary answer
+	// starting to arrive). Default 10m.
+	FirstToken time.Duration
+	// Idle bounds the gap between two reads of the response body once it
+	// has started. Default 2m.
+	Idle time.Duration
+	// Total bounds the whole request: every attempt, the backoff between
+	// them and the stream. Default 30m.
+	Total time.Duration
+}
+
+// WithDefaults returns t with zero fields set to their defaults.
+func (t Timeouts) WithDefaults() Timeouts {
+	t.Connect = orDefault(t.Connect, DefaultConnectTimeout)
+	t.FirstToken = orDefault(t.FirstToken, DefaultFirstTokenTimeout)
+	t.Idle = orDefault(t.Idle, DefaultIdleTimeout)
+	t.Total = orDefault(t.Total, DefaultTotalTimeout)
+	return t
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// RetryPolicy says how a failed request is retried before its first byte
+// reaches the caller: rate_limited, server_error, network and connect /
+// first-token timeouts are retried with exponential backoff and full jitter
+// (wait = random in [0, min(MaxBackoff, InitialBackoff·2^n)]), and never less
+// than the provider's Retry-After hint. The zero value is the default policy.
+type RetryPolicy struct {
+	// MaxRetries is the number of retries after the first attempt; 0 means
+	// DefaultMaxRetries (2). Set NoRetries for none.
+	MaxRetries int
+	// NoRetries disables retries (max_retries = 0 in the config file).
+	NoRetries bool
+	// InitialBackoff is the first backoff cap. Default 1s.
+	InitialBackoff time.Duration
+	// MaxBackoff caps every backoff, and is the longest Retry-After hint the
+	// request waits out: a longer hint fails the request at once with the
+	// hint attached, so that a fallback can take it. Default 60s.
+	MaxBackoff time.Duration
+	// IgnoreRetryAfter disregards the provider's hints
+	// (respect_retry_after = false).
+	IgnoreRetryAfter bool
+}
+
+// WithDefaults returns p with zero fields set to their defaults.
+func (p RetryPolicy) WithDefaults() RetryPolicy {
+	if p.MaxRetries == 0 {
+		p.MaxRetries = DefaultMaxRetries
+	}
+	if p.NoRetries {
+		p.MaxRetries = 0
+	}
+	p.InitialBackoff = orDefault(p.InitialBackoff, DefaultInitialBackoff)
+	p.MaxBackoff = orDefault(p.MaxBackoff, DefaultMaxBackoff)
+	return p
+}
+
+// Config is what every HTTP runner is configured with; provider packages
+// embed it and add their own fields. The config package maps a deployment
+// onto it. The zero value of each field means its documented default; call
+// Validate before use. A Config is a plain value: copy it freely (Headers
+// and Pricing are shared by copies; do not modify them after use).
+type Config struct {
+	// Provider labels errors and metrics: "openai", "azure-openai",
+	// "litellm", "openai-compatible", "anthropic", "gemini".
+	Provider runners.ProviderKind
+	// Endpoint is the provider base URL exactly as its official SDK takes
+	// it (https://api.openai.com/v1, https://{resource}.openai.azure.com,
+	// https://api.anthropic.com, https://generativelanguage.googleapis.com).
+	// Provider packages supply their default when it is empty.
+	Endpoint string
+	// APIKey is the credential, resolved when a session is built and
+	// re-read on every RebuildSession.
+	APIKey Secret
+	// Model is the provider's model id.
+	Model string
+	// Timeouts bound each request; see Timeouts.
+	Timeouts Timeouts
+	// Retry is the retry policy; see RetryPolicy.
+	Retry RetryPolicy
+	// NonIdempotent disables retries entirely (idempotent = false).
+	NonIdempotent bool
+	// RateLimits are returned by the runner's RateLimits (nil when zero).
+	RateLimits runners.RateLimits
+	// Pricing overrides the built-in price table for this deployment.
+	Pricing *Price
+	// Headers are extra request headers (for example a gateway's routing
+	// header). They are sent as given and never logged.
+	Headers map[string]string
+	// DefaultMaxTokens is the output assumed by cost estimates when a batch
+	// sets no max_tokens; 0 means DefaultMaxTokens.
+	DefaultMaxTokens int
+	// MaxSSELine bounds one SSE line; 0 means DefaultMaxSSELine.
+	MaxSSELine int
+}
+
+// Validate refuses impossible values with an error naming the field. It
+// does not resolve the secret (NewSession does).
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("httpapi: %s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if c.Endpoint == "" {
+		bad("endpoint", "is empty")
+	} else if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("endpoint", "must be an absolute http(s) URL")
+	} else if u.User != nil {
+		bad("endpoint", "must not carry credentials; use api_key")
+	}
+	if strings.TrimSpace(c.Model) == "" {
+		bad("model", "is empty")
+	}
+	if err := c.APIKey.Validate(); err != nil {
+		bad("api_key", "%v", err)
+	}
+	for name, d := range map[string]time.Duration{
+		"timeouts.connect": c.Timeouts.Connect, "timeouts.first_token": c.Timeouts.FirstToken,
+		"timeouts.idle": c.Timeouts.Idle, "timeouts.total": c.Timeouts.Total,
+		"retry.initial_backoff": c.Retry.InitialBackoff, "retry.max_backoff": c.Retry.MaxBackoff,
+	} {
+		if d < 0 {
+			bad(name, "must not be negative (got %s)", d)
+		}
+	}
+	if c.Retry.MaxRetries < 0 {
+		bad("retry.max_retries", "must not be negative (got %d)", c.Retry.MaxRetries)
+	}
+	r := c.Retry.WithDefaults()
+	if r.InitialBackoff > r.MaxBackoff {
+		bad("retry.initial_backoff", "%s exceeds max_backoff %s", r.InitialBackoff, r.MaxBackoff)
+	}
+	if c.RateLimits.RequestsPerMinute < 0 || c.RateLimits.TokensPerMinute < 0 || c.RateLimits.ConcurrentRequests < 0 {
+		bad("rate_limits", "must not be negative")
+	}
+	if p := c.Pricing; p != nil && (p.Input < 0 || p.Output < 0 || p.CachedInput < 0 || p.CacheWrite < 0) {
+		bad("pricing", "must not be negative")
+	}
+	for k := range c.Headers {
+		if k == "" || strings.ContainsAny(k, " \t\r\n:") || http.CanonicalHeaderKey(k) == "" {
+			bad("headers", "invalid header name %q", k)
+		}
+	}
+	for k, v := range c.Headers {
+		if strings.ContainsAny(v, "\r\n") {
+			bad("headers", "value of %q contains a line break", k)
+		}
+	}
+	if c.DefaultMaxTokens < 0 {
+		bad("default_max_tokens", "must not be negative")
+	}
+	if c.MaxSSELine < 0 {
+		bad("max_sse_line", "must not be negative")
+	}
+	return errors.Join(errs...)
+}
+
+// RateLimitsOrNil returns the configured limits, or nil when none is set.
+func (c *Config) RateLimitsOrNil() *runners.RateLimits {
+	if c.RateLimits.IsZero() {
+		return nil
+	}
+	l := c.RateLimits
+	return &l
+}

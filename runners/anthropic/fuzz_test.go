@@ -1,27 +1,13 @@
 package anthropic
 
 import (
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/actorinfer/actorinfer/runners"
 )
-
-func FuzzErrorFromResponse(f *testing.F) {
-	f.Add(429, []byte(`{"type":"error","error":{"type":"rate_limit_error","message":"slow"}}`))
-	f.Add(400, []byte(`{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long"}}`))
-	f.Add(502, []byte(`<html>bad gateway</html>`))
-	f.Add(500, []byte(`{"type":"error","error":null}`))
-	f.Add(529, []byte(``))
-	f.Fuzz(func(t *testing.T, status int, body []byte) {
-		e := errorFromResponse(status, "", body, 0)
-		if e == nil || e.GetCode() == 0 {
-			t.Fatalf("errorFromResponse(%d, %q) = %v, want a typed error", status, body, e)
-		}
-		if len(e.GetMessage()) > 2*maxMessage+64 {
-			t.Fatalf("message not bounded: %d bytes", len(e.GetMessage()))
-		}
-	})
-}
 
 func FuzzStreamEvent(f *testing.F) {
 	for _, name := range []string{"stream_text.sse", "stream_tools.sse", "stream_overloaded.sse"} {
@@ -63,4 +49,21 @@ func splitLines(b []byte) [][]byte {
 		}
 	}
 	return append(out, b[start:])
+}
+
+func FuzzErrorTable(f *testing.F) {
+	f.Add(429, []byte(`{"type":"error","error":{"type":"rate_limit_error","message":"slow"}}`))
+	f.Add(400, []byte(`{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long"}}`))
+	f.Add(502, []byte(`<html>bad gateway</html>`))
+	f.Add(500, []byte(`{"type":"error","error":null}`))
+	f.Add(529, []byte(``))
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		e := errorTable.FromResponse(status, http.Header{}, body, false, time.Unix(0, 0), testKey)
+		if e == nil || e.GetCode() == 0 {
+			t.Fatalf("FromResponse(%d, %q) = %v, want a typed error", status, body, e)
+		}
+		if strings.Contains(e.GetMessage(), testKey) {
+			t.Fatal("message quotes the key")
+		}
+	})
 }

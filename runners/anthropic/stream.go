@@ -5,6 +5,7 @@ import (
 
 	"github.com/actorinfer/actorinfer/messages"
 	"github.com/actorinfer/actorinfer/runners"
+	"github.com/actorinfer/actorinfer/runners/httpapi"
 )
 
 // streamState maps the SSE events of one streamed Messages response onto
@@ -52,7 +53,7 @@ func (s *streamState) event(name string, data []byte) (*messages.TokenChunk, err
 		if ev.Error == nil {
 			return nil, malformed("error event without an error object")
 		}
-		return nil, errorFromType(ev.Error.Type, ev.Error.Message, 0, 0)
+		return nil, errorTable.FromBody(0, httpapi.ErrorBody{Type: ev.Error.Type, Message: ev.Error.Message})
 	case "message_start":
 		if ev.Message == nil {
 			return nil, malformed("message_start without a message")
@@ -177,12 +178,14 @@ func finishReason(r string) messages.FinishReason {
 }
 
 // toUsage converts Anthropic usage, whose input_tokens excludes cache reads
-// and writes, to messages.Usage, whose InputTokens is the whole prompt:
-// InputTokens = input + cache read + cache write, CachedInputTokens = cache
-// read, CacheWriteTokens = cache write.
+// and writes, to messages.Usage as httpapi.Price.Cost reads it: cached input
+// is a subset of InputTokens, cache writes are counted beside it.
+// InputTokens = input + cache read, CachedInputTokens = cache read,
+// CacheWriteTokens = cache write (so the whole prompt is InputTokens +
+// CacheWriteTokens).
 func toUsage(u usage) *messages.Usage {
 	return &messages.Usage{
-		InputTokens:       u.InputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens,
+		InputTokens:       u.InputTokens + u.CacheReadInputTokens,
 		OutputTokens:      u.OutputTokens,
 		CachedInputTokens: u.CacheReadInputTokens,
 		CacheWriteTokens:  u.CacheCreationInputTokens,

@@ -1,0 +1,436 @@
+package anthropic
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/actorinfer/actorinfer/internal/clock"
+	"github.com/actorinfer/actorinfer/messages"
+	"github.com/actorinfer/actorinfer/runners"
+	"github.com/actorinfer/actorinfer/runners/httpapi"
+)
+
+// DefaultEndpoint is the Messages API base URL used when Config.Endpoint is
+// empty.
+const DefaultEndpoint = "https://api.anthropic.com"
+
+// MaxResponseBody bounds a unary response body (16 MiB).
+const MaxResponseBody = 16 << 20
+
+// Config configures a Runner. The zero value of each field means its
+// documented default; New validates it.
+type Config struct {
+	// Config is the common HTTP runner configuration. Endpoint defaults to
+	// DefaultEndpoint; Provider is always "anthropic"; DefaultMaxTokens is
+	// both the max_tokens sent when a batch sets none (the Messages API
+	// requires one) and the output assumed by cost estimates (default 4096).
+	httpapi.Config
+	// Version is the anthropic-version header (default "2023-06-01").
+	Version string
+	// Beta lists anthropic-beta feature flags, sent comma-joined when set.
+	Beta []string
+}
+
+// withDefaults returns c with its defaults applied.
+func (c Config) withDefaults() Config {
+	c.Provider = runners.ProviderAnthropic
+	if c.Endpoint == "" {
+		c.Endpoint = DefaultEndpoint
+	}
+	c.Endpoint = strings.TrimRight(c.Endpoint, "/")
+	if c.DefaultMaxTokens == 0 {
+		c.DefaultMaxTokens = DefaultMaxTokens
+	}
+	if c.Version == "" {
+		c.Version = apiVersion
+	}
+	return c
+}
+
+// Validate refuses impossible values with an error naming the field.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if err := c.Config.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.APIKey.IsZero() {
+		errs = append(errs, errors.New("anthropic: api_key: a credential is required"))
+	}
+	if strings.ContainsAny(c.Version, "\r\n") {
+		errs = append(errs, errors.New("anthropic: version: contains a line break"))
+	}
+	for _, b := range c.Beta {
+		if b == "" || strings.ContainsAny(b, ",\r\n") {
+			errs = append(errs, fmt.Errorf("anthropic: beta: invalid flag %q", b))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Options are the parts of a Runner that are not configuration: the clock
+// (timeouts and backoff), the backoff jitter and the network dialer. The zero
+// value means the real clock, real randomness and the system dialer.
+type Options = httpapi.SessionOptions
+
+// Runner is a runners.ModelRunner for the Anthropic Messages API. It is safe
+// for concurrent use. The zero value is not usable; use New.
+type Runner struct {
+	runners.Defaults
+
+	opts   Options
+	jitter func(time.Duration) time.Duration
+	price  httpapi.Price
+	known  bool
+
+	mu   sync.Mutex // serialises rebuilds
+	cfg  atomic.Pointer[Config]
+	next atomic.Pointer[Config] // set by SetConfig, applied by RebuildSession
+	sess atomic.Pointer[httpapi.Session]
+	sink atomic.Pointer[func(*messages.RateLimitFeedback)]
+
+	inFlight atomic.Int64
+}
+
+var (
+	_ runners.ModelRunner       = (*Runner)(nil)
+	_ runners.RateLimitReporter = (*Runner)(nil)
+)
+
+// errorTable classifies Anthropic error bodies
+// (https://docs.anthropic.com/en/api/errors). The shared defaults know the
+// error types (rate_limit_error, overloaded_error, api_error,
+// authentication_error, permission_error, not_found_error,
+// request_too_large, timeout_error); invalid_request_error is left to the
+// status (400 bad_request) so that the message rules can recognise a prompt
+// that does not fit ("prompt is too long: …", "… exceed context limit: …")
+// as context_length_exceeded. A 529 (overloaded) is a retryable server error.
+var errorTable = httpapi.NewErrorTable(string(runners.ProviderAnthropic),
+	map[int]runners.Code{529: runners.CodeServerError},
+	map[string]runners.Code{"billing_error": runners.CodeForbidden},
+	httpapi.MessageRule{Contains: "exceed context limit", Code: runners.CodeContextLengthExceeded})
+
+// New validates cfg, resolves its credential and returns a runner.
+func New(cfg Config, opts Options) (*Runner, error) {
+	r := &Runner{opts: opts}
+	if r.opts.Clock == nil {
+		r.opts.Clock = clock.Real{}
+	}
+	r.jitter = r.opts.Jitter
+	if r.jitter == nil {
+		r.jitter = func(n time.Duration) time.Duration {
+			if n <= 0 {
+				return 0
+			}
+			return rand.N(n + 1)
+		}
+	}
+	if err := r.install(cfg); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// install builds a session from cfg and makes it current.
+func (r *Runner) install(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	cfg = cfg.withDefaults()
+	so := r.opts
+	so.Table = errorTable
+	so.RequireKey = true
+	so.OnRateLimit = r.report
+	s, err := httpapi.NewSession(cfg.Config, so)
+	if err != nil {
+		return err
+	}
+	r.price, r.known = httpapi.LookupPrice(cfg.Model, cfg.Pricing)
+	r.cfg.Store(&cfg)
+	if old := r.sess.Swap(s); old != nil {
+		old.CloseIdleConnections()
+	}
+	return nil
+}
+
+// SetConfig validates cfg and keeps it for the next RebuildSession, which
+// the supervisor runs with cause RemoteConfigChange. Requests in flight
+// finish on the old session.
+func (r *Runner) SetConfig(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	r.next.Store(&cfg)
+	return nil
+}
+
+// RebuildSession re-reads the credential and builds a new HTTP client from
+// the current configuration (or the one given to SetConfig). Streams in
+// flight finish on the old client.
+func (r *Runner) RebuildSession(ctx context.Context, cause runners.SessionRebuildCause) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	cfg := *r.cfg.Load()
+	if n := r.next.Load(); n != nil {
+		cfg = *n
+	}
+	if err := r.install(cfg); err != nil {
+		return fmt.Errorf("anthropic: rebuild (%s): %w", cause, err)
+	}
+	r.next.CompareAndSwap(r.next.Load(), nil)
+	return nil
+}
+
+// RuntimeKind returns runners.RuntimeAnthropic.
+func (r *Runner) RuntimeKind() runners.RuntimeKind { return runners.RuntimeAnthropic }
+
+// TransportKind returns remote_network(anthropic).
+func (r *Runner) TransportKind() runners.TransportKind {
+	return runners.TransportRemote(runners.ProviderAnthropic)
+}
+
+// RateLimits returns the configured limits, or nil when none is set.
+func (r *Runner) RateLimits() *runners.RateLimits {
+	c := r.cfg.Load()
+	return c.RateLimitsOrNil()
+}
+
+// EstimateCostUSD returns the worst-case cost of batch: estimated input
+// tokens plus max_tokens (DefaultMaxTokens when unset) at the model's price,
+// or -1 when the model's price is unknown.
+func (r *Runner) EstimateCostUSD(b *messages.ExecuteBatch) float64 {
+	return httpapi.EstimateCostUSD(b, r.price, r.known, r.cfg.Load().DefaultMaxTokens)
+}
+
+// SetRateLimitSink implements runners.RateLimitReporter: f receives the
+// anthropic-ratelimit-* headers of every response.
+func (r *Runner) SetRateLimitSink(f func(*messages.RateLimitFeedback)) {
+	if f == nil {
+		r.sink.Store(nil)
+		return
+	}
+	r.sink.Store(&f)
+}
+
+func (r *Runner) report(fb *messages.RateLimitFeedback) {
+	if f := r.sink.Load(); f != nil {
+		(*f)(fb)
+	}
+}
+
+// InFlight returns the number of requests whose producers are running.
+func (r *Runner) InFlight() int { return int(r.inFlight.Load()) }
+
+// Execute sends batch to POST {endpoint}/v1/messages. It returns once the
+// response status is known: errors before that (including retries
+// exhausted) are returned here. The answer streams on the handle; a failure
+// after the first chunk arrives in-band with AfterFirstChunk set.
+func (r *Runner) Execute(ctx context.Context, b *messages.ExecuteBatch) (runners.RunHandle, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, runners.AsError(err)
+	}
+	cfg := r.cfg.Load()
+	sess := r.sess.Load()
+	req, err := buildRequest(b, cfg.Model, cfg.DefaultMaxTokens)
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, runners.Errorf(runners.CodeBadRequest, "anthropic: encoding request: %v", err)
+	}
+	pipe, pctx := runners.NewPipe(ctx, 16)
+	x := &exchange{r: r, cfg: cfg, sess: sess, batch: b, body: body, stream: b.GetStream(), pipe: pipe, ctx: pctx}
+	resp, rerr := x.send()
+	if rerr != nil {
+		pipe.Close()
+		return nil, rerr
+	}
+	r.inFlight.Add(1)
+	go x.produce(resp)
+	return pipe, nil
+}
+
+// exchange is one request and its answer.
+type exchange struct {
+	r      *Runner
+	cfg    *Config
+	sess   *httpapi.Session
+	batch  *messages.ExecuteBatch
+	body   []byte
+	stream bool
+	pipe   *runners.Pipe
+	ctx    context.Context
+	seq    uint32
+	sent   bool // a chunk has reached the caller
+}
+
+// send runs the session's request loop (retries before the response).
+func (x *exchange) send() (*httpapi.Response, *messages.Error) {
+	resp, err := x.sess.Do(x.ctx, x.build)
+	if err != nil {
+		return nil, runners.AsError(err)
+	}
+	return resp, nil
+}
+
+func (x *exchange) build(ctx context.Context) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, x.cfg.Endpoint+"/v1/messages", bytes.NewReader(x.body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-api-key", x.sess.Key())
+	req.Header.Set("anthropic-version", x.cfg.Version)
+	if len(x.cfg.Beta) > 0 {
+		req.Header.Set("anthropic-beta", strings.Join(x.cfg.Beta, ","))
+	}
+	if x.stream {
+		req.Header.Set("Accept", "text/event-stream")
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
+	return req, nil
+}
+
+// produce reads the answer into the pipe. A retryable failure before any
+// chunk has reached the caller (an overloaded_error event, a cut before the
+// first text) re-sends the request, within the retry policy; after the
+// first chunk the failure is delivered in-band.
+func (x *exchange) produce(resp *httpapi.Response) {
+	defer x.r.inFlight.Add(-1)
+	pol := x.sess.Config().Retry
+	for retry := 0; ; retry++ {
+		err := x.read(resp)
+		resp.Close()
+		if err == nil {
+			x.pipe.Finish(nil)
+			return
+		}
+		if x.sent || retry >= pol.MaxRetries || !retryableBeforeFirst(err) || x.ctx.Err() != nil {
+			x.fail(err)
+			return
+		}
+		wait := backoff(x.r.jitter, pol, retry, err.RetryAfter())
+		select {
+		case <-x.sess.Clock().After(wait):
+		case <-x.ctx.Done():
+			x.fail(runners.AsError(context.Cause(x.ctx)))
+			return
+		}
+		var rerr *messages.Error
+		if resp, rerr = x.send(); rerr != nil {
+			x.fail(rerr)
+			return
+		}
+	}
+}
+
+// fail ends the stream with err, marked in-band when chunks were sent.
+func (x *exchange) fail(err *messages.Error) {
+	if err.GetProvider() == "" {
+		err.Provider = string(runners.ProviderAnthropic)
+	}
+	err.AfterFirstChunk = x.sent
+	err.RequestId = x.batch.GetRequestId()
+	x.pipe.Finish(err)
+}
+
+// emit sends one chunk to the caller. It returns false when the caller has
+// closed the handle.
+func (x *exchange) emit(c *messages.TokenChunk) bool {
+	c.RequestId = x.batch.GetRequestId()
+	c.Seq = x.seq
+	x.seq++
+	if c.GetFinishReason() != messages.FinishReason_FINISH_REASON_UNSPECIFIED {
+		if x.r.known {
+			c.CostUsd = x.r.price.Cost(c.GetUsage())
+		} else {
+			c.CostUnknown = true
+		}
+	}
+	x.sent = true
+	return x.pipe.Send(c)
+}
+
+// read consumes one response: the unary JSON body or the SSE stream.
+func (x *exchange) read(resp *httpapi.Response) *messages.Error {
+	if !x.stream {
+		body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody+1))
+		if err != nil {
+			return resp.Err(err)
+		}
+		if len(body) > MaxResponseBody {
+			return malformed("response body over %d MiB", MaxResponseBody>>20)
+		}
+		m, derr := decodeResponse(body)
+		if derr != nil {
+			return runners.AsError(derr)
+		}
+		c, cerr := responseChunk(m)
+		if cerr != nil {
+			return runners.AsError(cerr)
+		}
+		x.emit(c)
+		return nil
+	}
+	var st streamState
+	rd := httpapi.NewSSEReaderSize(resp.Body, x.cfg.MaxSSELine)
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF // the body ended before message_stop
+			}
+			return resp.Err(err)
+		}
+		c, serr := st.event(ev.Event, ev.Data)
+		if serr != nil {
+			return runners.AsError(serr)
+		}
+		if c != nil && !x.emit(c) {
+			return runners.AsError(context.Cause(x.ctx))
+		}
+		if st.done {
+			return nil
+		}
+	}
+}
+
+// retryableBeforeFirst reports whether a failure before the first chunk may
+// be retried by re-sending: the transient codes the session retries itself.
+func retryableBeforeFirst(e *messages.Error) bool {
+	switch e.GetCode() {
+	case runners.CodeServerError, runners.CodeNetwork, runners.CodeRateLimited:
+		return true
+	case runners.CodeTimeout:
+		return e.GetScope() == "first_token" || e.GetScope() == "idle" || e.GetScope() == "network"
+	}
+	return false
+}
+
+// backoff is the session's policy applied to a re-send: full jitter under
+// InitialBackoff·2^retry (capped by MaxBackoff), never below the hint.
+func backoff(jitter func(time.Duration) time.Duration, pol httpapi.RetryPolicy, retry int, hint time.Duration) time.Duration {
+	ceil := pol.InitialBackoff << min(retry, 30)
+	if ceil <= 0 || ceil > pol.MaxBackoff {
+		ceil = pol.MaxBackoff
+	}
+	if pol.IgnoreRetryAfter {
+		hint = 0
+	}
+	return max(hint, jitter(ceil))
+}

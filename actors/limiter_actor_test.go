@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,8 +138,8 @@ func TestRateLimiterActorRPM60(t *testing.T) {
 	if s.GetGrantedTotal() != 60 || s.GetRejectedTotal() != 140 || s.GetWaiting() != 0 {
 		t.Errorf("final state = %v, want 60 granted, 140 rejected", s)
 	}
-	if obs.grants != 60 || obs.waits != 199 || obs.rejects != 140 {
-		t.Errorf("observer counts = %+v, want 60 grants, 199 waits, 140 rejects", obs)
+	if g, w, r := obs.grants.Load(), obs.waits.Load(), obs.rejects.Load(); g != 60 || w != 199 || r != 140 {
+		t.Errorf("observer counts = %d grants, %d waits, %d rejects; want 60, 199, 140", g, w, r)
 	}
 	if clk.Pending() != 0 {
 		t.Errorf("timers armed with nothing waiting = %d, want 0", clk.Pending())
@@ -219,11 +220,11 @@ func TestRateLimiterActorDeadlineWithoutRate(t *testing.T) {
 	}
 }
 
-type countingObserver struct{ grants, waits, rejects int }
+type countingObserver struct{ grants, waits, rejects atomic.Int64 }
 
-func (o *countingObserver) OnGrant(time.Duration) { o.grants++ }
-func (o *countingObserver) OnWait(string)         { o.waits++ }
-func (o *countingObserver) OnReject(string)       { o.rejects++ }
+func (o *countingObserver) OnGrant(time.Duration) { o.grants.Add(1) }
+func (o *countingObserver) OnWait(string)         { o.waits.Add(1) }
+func (o *countingObserver) OnReject(string)       { o.rejects.Add(1) }
 
 func BenchmarkRateLimiterActorRoundTrip(b *testing.B) {
 	sys := silentSystem(b)

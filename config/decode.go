@@ -253,7 +253,7 @@ func (d *decoder) secret(path string, raw any, v reflect.Value) {
 			s.value, s.hasValue, s.fromTOML = str, true, true
 		}
 	}
-	s.declared = true
+	s.declared = len(m) == 0
 	v.Set(reflect.ValueOf(s))
 }
 

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -94,3 +95,5 @@ func mustParse(t *testing.T, src string) *Config {
 	}
 	return c
 }
+
+func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }

@@ -37,7 +37,7 @@ type Secret struct {
 	value    string // inline credential; tests only
 	hasValue bool
 	fromTOML bool   // the inline value came from a parsed file
-	declared bool   // the key was present in a parsed file
+	declared bool   // written in a parsed file as an empty table, {}
 	key      string // the key that holds it, for error messages
 }
 

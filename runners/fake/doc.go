@@ -40,12 +40,18 @@
 //   - ExpireAuth: every call fails with unauthorized until
 //     RebuildSession(RemoteAuthFailure) (or RemoteConfigChange, or Manual).
 //   - FailRebuild: RebuildSession itself fails, leaving the replica broken.
+//   - FailHealth: the Healthy probe fails after an otherwise good rebuild.
 //   - Stall, StallAfter, Release: streams stop producing until released or
 //     cancelled.
 //   - CutAfter, CutAfterWith: the next stream fails in-band after k chunks.
 //   - SetFaultStage: injected call failures surface from Execute (the
 //     default) or from the first Recv of an otherwise normal handle.
 //   - Heal: clear every fault.
+//
+// The runner implements the optional runners.Healther (Healthy reports the
+// session faults above) and runners.RateLimitReporter (ReportRateLimit sends
+// feedback to the registered sink; WithRateLimitFeedback adds the retry hint
+// of every injected 429).
 //
 // Counters (Executes, Rebuilds, RebuildCounts, InFlight, Open) and the
 // OnExecute callback and WaitExecutes let tests observe the runner without

@@ -38,7 +38,9 @@ type Runner struct {
 	cutAt      int // -1: no cut armed
 	cutErr     error
 	rebuildErr error
+	healthErr  error
 	rebuilds   map[runners.SessionRebuildCause]int
+	sink       func(*messages.RateLimitFeedback)
 }
 
 // New returns a runner configured by opts.
@@ -124,7 +126,13 @@ func (r *Runner) Execute(ctx context.Context, b *messages.ExecuteBatch) (runners
 			g.stallCh, g.stallAt = r.stallCh, r.stallAt
 		}
 	}
+	sink := r.sink
 	r.mu.Unlock()
+	if fault != nil && sink != nil && r.cfg.feedback {
+		if e, ok := fault.(*messages.Error); ok && e.GetCode() == runners.CodeRateLimited {
+			sink(&messages.RateLimitFeedback{RetryAfterMs: e.GetRetryAfterMs(), RemainingRequests: -1, RemainingTokens: -1})
+		}
+	}
 	if fault != nil && stage == AtExecute {
 		return nil, fault
 	}

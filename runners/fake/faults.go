@@ -150,8 +150,8 @@ func (r *Runner) CutAfterWith(k int, err error) {
 }
 
 // Heal clears every fault: failure rules, rate limits, poison, expired
-// auth, rebuild failure, an armed cut, and the stall (releasing stalled
-// streams). It keeps the counters and the fault stage.
+// auth, rebuild and health failures, an armed cut, and the stall (releasing
+// stalled streams). It keeps the counters, the fault stage and the sink.
 func (r *Runner) Heal() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -160,6 +160,7 @@ func (r *Runner) Heal() {
 	r.poisoned.Store(false)
 	r.authFailed = false
 	r.rebuildErr = nil
+	r.healthErr = nil
 	r.cutAt, r.cutErr = -1, nil
 	r.releaseLocked()
 }

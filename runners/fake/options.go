@@ -28,6 +28,7 @@ type config struct {
 	maxTokens int
 	buffer    int
 	stage     Stage
+	feedback  bool
 }
 
 // Price is a model's price in USD per million tokens.
@@ -107,4 +108,13 @@ func WithBuffer(n int) Option {
 // WithFaultStage sets the initial fault stage (see SetFaultStage).
 func WithFaultStage(s Stage) Option {
 	return func(c *config) { c.stage = s }
+}
+
+// WithRateLimitFeedback makes every rate_limited failure (RateLimitNext, or
+// FailNth/FailFrom with a rate_limited *messages.Error) also report its
+// retry hint to the sink registered with SetRateLimitSink, as a provider's
+// 429 headers do. Off by default, so that a registered sink hears only
+// ReportRateLimit.
+func WithRateLimitFeedback() Option {
+	return func(c *config) { c.feedback = true }
 }

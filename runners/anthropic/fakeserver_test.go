@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -196,7 +197,8 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // answer echoes the last user message's words (" word" tokens after the
-// first), stopping at max_tokens or before a stop sequence.
+// first), stopping at max_tokens or before the first stop sequence in the
+// text (the text before it is kept, as the API does).
 func answer(req *request) (words []string, stopped bool) {
 	var last string
 	for _, m := range req.Messages {
@@ -209,19 +211,27 @@ func answer(req *request) (words []string, stopped bool) {
 			}
 		}
 	}
+	acc := ""
 	for i, wd := range strings.Fields(last) {
-		for _, s := range req.StopSequences {
-			if strings.TrimSpace(s) == wd {
-				return words, true
-			}
-		}
 		if len(words) == req.MaxTokens {
 			break
 		}
 		if i > 0 {
 			wd = " " + wd
 		}
+		cand := acc + wd
+		for _, s := range req.StopSequences {
+			if j := strings.Index(cand, s); s != "" && j >= 0 {
+				if part := cand[len(acc):max(j, len(acc))]; part != "" {
+					words = append(words, part)
+				}
+				return words, true
+			}
+		}
 		words = append(words, wd)
+		acc = cand
 	}
 	return words, false
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

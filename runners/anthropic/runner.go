@@ -188,7 +188,9 @@ func (r *Runner) RebuildSession(ctx context.Context, cause runners.SessionRebuil
 		cfg = *n
 	}
 	if err := r.install(cfg); err != nil {
-		return fmt.Errorf("anthropic: rebuild (%s): %w", cause, err)
+		// The error names the field or secret source, never a secret.
+		return &messages.Error{Code: runners.CodeInternal, Provider: string(runners.ProviderAnthropic),
+			Message: fmt.Sprintf("anthropic: rebuilding the session (%s): %v", cause, err)}
 	}
 	r.next.CompareAndSwap(r.next.Load(), nil)
 	return nil

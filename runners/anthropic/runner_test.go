@@ -165,7 +165,7 @@ func TestRunnerMaxTokensAndStop(t *testing.T) {
 	}
 	b.Sampling = &messages.Sampling{Stop: []string{"d"}}
 	res = run(r, context.Background(), b)
-	if res.err != nil || joined(res.chunks) != "a b c" || res.chunks[len(res.chunks)-1].GetFinishReason() != messages.FinishReason_FINISH_REASON_STOP {
+	if res.err != nil || joined(res.chunks) != "a b c " || res.chunks[len(res.chunks)-1].GetFinishReason() != messages.FinishReason_FINISH_REASON_STOP {
 		t.Errorf("stop d = %q, %v", joined(res.chunks), res.err)
 	}
 }

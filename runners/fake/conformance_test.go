@@ -37,13 +37,14 @@ func instance(r *fake.Runner) *runnertest.Instance {
 
 func TestConformance(t *testing.T) {
 	tests := []struct {
-		name  string
-		opts  []fake.Option
-		stage fake.Stage
+		name        string
+		opts        []fake.Option
+		stage       fake.Stage
+		replyTokens int32
 	}{
 		{name: "default"},
 		{name: "delayed", opts: []fake.Option{fake.WithTokenDelay(time.Millisecond), fake.WithClock(instant{})}},
-		{name: "priced remote", stage: fake.AtFirstRecv, opts: []fake.Option{
+		{name: "priced remote", stage: fake.AtFirstRecv, replyTokens: 8, opts: []fake.Option{
 			fake.WithPrice(2.5, 10),
 			fake.WithRuntimeKind(runners.RuntimeOpenAI),
 			fake.WithTransportKind(runners.TransportRemote(runners.ProviderOpenAI)),
@@ -56,6 +57,7 @@ func TestConformance(t *testing.T) {
 			runnertest.Run(t, runnertest.Harness{
 				Deterministic: true,
 				Stop:          true,
+				ReplyTokens:   tt.replyTokens,
 				New: func(t *testing.T) *runnertest.Instance {
 					r := fake.New(tt.opts...)
 					r.SetFaultStage(tt.stage)

@@ -114,25 +114,7 @@ func (r *Runner) Execute(ctx context.Context, b *messages.ExecuteBatch) (runners
 		g.model = b.GetModel()
 	}
 
-	r.mu.Lock()
-	fault := r.faultLocked(call, g.reqID)
-	stage := r.stage
-	if fault == nil {
-		if r.cutAt >= 0 {
-			g.cutAt, g.cutErr = r.cutAt, r.cutErr
-			r.cutAt, r.cutErr = -1, nil
-		}
-		if r.stallCh != nil {
-			g.stallCh, g.stallAt = r.stallCh, r.stallAt
-		}
-	}
-	sink := r.sink
-	r.mu.Unlock()
-	if fault != nil && sink != nil && r.cfg.feedback {
-		if e, ok := fault.(*messages.Error); ok && e.GetCode() == runners.CodeRateLimited {
-			sink(&messages.RateLimitFeedback{RetryAfterMs: e.GetRetryAfterMs(), RemainingRequests: -1, RemainingTokens: -1})
-		}
-	}
+	stage, fault := r.admit(call, &g)
 	if fault != nil && stage == AtExecute {
 		return nil, fault
 	}
@@ -166,6 +148,28 @@ func (r *Runner) Execute(ctx context.Context, b *messages.ExecuteBatch) (runners
 	h := &pipeHandle{Pipe: p, r: r, g: g}
 	go r.produce(pctx, p, &h.g)
 	return h, nil
+}
+
+// admit decides the fate of call: the fault it fails with, and where, or
+// the armed cut and stall it takes on (into g).
+func (r *Runner) admit(call int, g *gen) (Stage, error) {
+	r.mu.Lock()
+	fault := r.faultLocked(call, g.reqID)
+	stage, sink := r.stage, r.sink
+	if fault == nil {
+		if r.cutAt >= 0 {
+			g.cutAt, g.cutErr = r.cutAt, r.cutErr
+			r.cutAt, r.cutErr = -1, nil
+		}
+		if r.stallCh != nil {
+			g.stallCh, g.stallAt = r.stallCh, r.stallAt
+		}
+	}
+	r.mu.Unlock()
+	if e, ok := fault.(*messages.Error); ok && sink != nil && r.cfg.feedback && e.GetCode() == runners.CodeRateLimited {
+		sink(&messages.RateLimitFeedback{RetryAfterMs: e.GetRetryAfterMs(), RemainingRequests: -1, RemainingTokens: -1})
+	}
+	return stage, fault
 }
 
 // RebuildSession records the rebuild and clears the faults cause repairs:

@@ -16,7 +16,7 @@ func (s *suite) rateLimited(t *testing.T) {
 		t.Skip("Instance.RateLimitNext is nil")
 	}
 	in.RateLimitNext(1500 * time.Millisecond)
-	chunks, err := s.run(t, in.Runner, context.Background(), s.batch(true, 0))
+	chunks, err := s.run(t, in.Runner, context.Background(), s.batch(true, s.h.ReplyTokens))
 	err = failed(t, "rate-limited request", chunks, err)
 	if len(chunks) != 0 {
 		t.Errorf("rate-limited request sent %d chunks before failing, want 0", len(chunks))
@@ -29,7 +29,7 @@ func (s *suite) rateLimited(t *testing.T) {
 	if e.RetryAfter() <= 0 {
 		t.Errorf("AsError(%v).RetryAfter() = %v, want > 0", err, e.RetryAfter())
 	}
-	s.mustRun(t, in.Runner, s.batch(true, 0))
+	s.mustRun(t, in.Runner, s.batch(true, s.h.ReplyTokens))
 }
 
 func (s *suite) streamCut(t *testing.T) {
@@ -39,10 +39,10 @@ func (s *suite) streamCut(t *testing.T) {
 	}
 	var full string
 	if s.h.Deterministic {
-		full = text(s.mustRun(t, in.Runner, s.batch(true, 0)))
+		full = text(s.mustRun(t, in.Runner, s.batch(true, s.h.ReplyTokens)))
 	}
 	in.CutNext(2)
-	chunks, err := s.run(t, in.Runner, context.Background(), s.batch(true, 0))
+	chunks, err := s.run(t, in.Runner, context.Background(), s.batch(true, s.h.ReplyTokens))
 	err = failed(t, "cut stream", chunks, err)
 	if len(chunks) == 0 {
 		t.Errorf("cut stream sent no chunk before its error, want the chunks before the cut")
@@ -64,7 +64,7 @@ func (s *suite) streamCut(t *testing.T) {
 	if s.h.Deterministic && !strings.HasPrefix(full, text(chunks)) {
 		t.Errorf("text before the cut = %q, want a prefix of %q (no duplicated or altered text)", text(chunks), full)
 	}
-	if got := s.mustRun(t, in.Runner, s.batch(true, 0)); s.h.Deterministic && text(got) != full {
+	if got := s.mustRun(t, in.Runner, s.batch(true, s.h.ReplyTokens)); s.h.Deterministic && text(got) != full {
 		t.Errorf("text after the cut = %q, want %q", text(got), full)
 	}
 }
@@ -84,7 +84,7 @@ func (s *suite) sessionFaults(t *testing.T) {
 			f := in.SessionFaults[i]
 			f.Inject()
 			for attempt := 1; attempt <= 2; attempt++ { // the fault is sticky until the rebuild
-				chunks, err := s.run(t, in.Runner, context.Background(), s.batch(true, 0))
+				chunks, err := s.run(t, in.Runner, context.Background(), s.batch(true, s.h.ReplyTokens))
 				err = failed(t, "request on a broken session", chunks, err)
 				typed(t, err)
 				if c := runners.Classify(err); !c.SessionFault || c.Cause != f.Cause {
@@ -94,18 +94,18 @@ func (s *suite) sessionFaults(t *testing.T) {
 			if err := in.Runner.RebuildSession(context.Background(), f.Cause); err != nil {
 				t.Fatalf("RebuildSession(%v) = %v, want nil", f.Cause, err)
 			}
-			s.mustRun(t, in.Runner, s.batch(true, 0))
+			s.mustRun(t, in.Runner, s.batch(true, s.h.ReplyTokens))
 		})
 	}
 }
 
 func (s *suite) rebuildHealthy(t *testing.T) {
 	in := s.instance(t)
-	s.mustRun(t, in.Runner, s.batch(true, 0))
+	s.mustRun(t, in.Runner, s.batch(true, s.h.ReplyTokens))
 	if err := in.Runner.RebuildSession(context.Background(), runners.Manual); err != nil {
 		t.Fatalf("RebuildSession(manual) on a healthy runner = %v, want nil", err)
 	}
-	s.mustRun(t, in.Runner, s.batch(true, 0))
+	s.mustRun(t, in.Runner, s.batch(true, s.h.ReplyTokens))
 }
 
 func (s *suite) rebuildFailure(t *testing.T) {
@@ -129,8 +129,8 @@ func (s *suite) cost(t *testing.T) {
 		stream bool
 		max    int32
 	}{
-		{"stream", true, 0},
-		{"unary", false, 0},
+		{"stream", true, s.h.ReplyTokens},
+		{"unary", false, s.h.ReplyTokens},
 		{"max_tokens", true, s.h.MaxTokens},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -53,7 +53,7 @@ func (s *suite) kinds(t *testing.T) {
 
 func (s *suite) stream(t *testing.T) {
 	r := s.instance(t).Runner
-	b := s.batch(true, 0)
+	b := s.batch(true, s.h.ReplyTokens)
 	orig := proto.Clone(b)
 	h, err := r.Execute(context.Background(), b)
 	if err != nil {
@@ -94,7 +94,7 @@ func (s *suite) stream(t *testing.T) {
 
 func (s *suite) unary(t *testing.T) {
 	r := s.instance(t).Runner
-	chunks := s.mustRun(t, r, s.batch(false, 0))
+	chunks := s.mustRun(t, r, s.batch(false, s.h.ReplyTokens))
 	if text(chunks) == "" {
 		t.Errorf("unary text is empty")
 	}
@@ -105,9 +105,9 @@ func (s *suite) streamMatchesUnary(t *testing.T) {
 		t.Skip("runner is not deterministic")
 	}
 	r := s.instance(t).Runner
-	streamed := s.mustRun(t, r, s.batch(true, 0))
-	unary := s.mustRun(t, r, s.batch(false, 0))
-	again := s.mustRun(t, r, s.batch(true, 0))
+	streamed := s.mustRun(t, r, s.batch(true, s.h.ReplyTokens))
+	unary := s.mustRun(t, r, s.batch(false, s.h.ReplyTokens))
+	again := s.mustRun(t, r, s.batch(true, s.h.ReplyTokens))
 	if got, want := text(unary), text(streamed); got != want {
 		t.Errorf("unary text = %q, want the streamed text %q", got, want)
 	}
@@ -145,14 +145,14 @@ func (s *suite) stop(t *testing.T) {
 		t.Skip("Harness.Stop and Harness.Deterministic are not both set")
 	}
 	r := s.instance(t).Runner
-	ref := s.mustRun(t, r, s.batch(true, 0))
+	ref := s.mustRun(t, r, s.batch(true, s.h.ReplyTokens))
 	if len(ref) < 2 || strings.TrimSpace(ref[1].GetText()) == "" {
 		t.Skipf("the reference stream %q has no second token to stop at", text(ref))
 	}
 	stop := strings.TrimSpace(ref[1].GetText())
 	full := text(ref)
 	want := full[:strings.Index(full, stop)]
-	b := s.batch(true, 0)
+	b := s.batch(true, s.h.ReplyTokens)
 	b.Sampling.Stop = []string{stop}
 	chunks := s.mustRun(t, r, b)
 	if got := text(chunks); got != want {
@@ -167,7 +167,7 @@ func (s *suite) cancelledBeforeExecute(t *testing.T) {
 	r := s.instance(t).Runner
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	chunks, err := s.run(t, r, ctx, s.batch(true, 0))
+	chunks, err := s.run(t, r, ctx, s.batch(true, s.h.ReplyTokens))
 	err = failed(t, "Execute with a cancelled context", chunks, err)
 	if got := typed(t, err).GetCode(); got != runners.CodeCancelled {
 		t.Errorf("error with a cancelled context = %v (code %v), want cancelled", err, got)
@@ -183,7 +183,7 @@ func (s *suite) stalled(t *testing.T, in *Instance, ctx context.Context) runners
 	}
 	release := in.Stall(1)
 	t.Cleanup(release)
-	h, err := in.Runner.Execute(ctx, s.batch(true, 0))
+	h, err := in.Runner.Execute(ctx, s.batch(true, s.h.ReplyTokens))
 	if err != nil {
 		t.Fatalf("Execute = %v, want nil", err)
 	}
@@ -261,13 +261,13 @@ func (s *suite) closeBeforeDrain(t *testing.T) {
 			if stalled && in.Stall == nil {
 				t.Skip("Instance.Stall is nil")
 			}
-			s.mustRun(t, in.Runner, s.batch(true, 0)) // warm up lazily started workers and connections
+			s.mustRun(t, in.Runner, s.batch(true, s.h.ReplyTokens)) // warm up lazily started workers and connections
 			baseline := runtime.NumGoroutine()
 			if stalled {
 				h := s.stalled(t, in, context.Background())
 				h.Close()
 			} else {
-				h, err := in.Runner.Execute(context.Background(), s.batch(true, 0))
+				h, err := in.Runner.Execute(context.Background(), s.batch(true, s.h.ReplyTokens))
 				if err != nil {
 					t.Fatalf("Execute = %v, want nil", err)
 				}
@@ -284,7 +284,7 @@ func (s *suite) concurrent(t *testing.T) {
 	in := s.instance(t)
 	var ref string
 	if s.h.Deterministic {
-		ref = text(s.mustRun(t, in.Runner, s.batch(true, 0)))
+		ref = text(s.mustRun(t, in.Runner, s.batch(true, s.h.ReplyTokens)))
 	}
 	const workers, each = 8, 3
 	errs := make(chan error, workers*each)
@@ -294,7 +294,7 @@ func (s *suite) concurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				b := s.batch((w+i)%2 == 0, 0)
+				b := s.batch((w+i)%2 == 0, s.h.ReplyTokens)
 				h, err := in.Runner.Execute(context.Background(), b)
 				if err != nil {
 					errs <- fmt.Errorf("worker %d: Execute = %w", w, err)

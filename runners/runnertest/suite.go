@@ -26,6 +26,10 @@ type Harness struct {
 	Model string
 	// MaxTokens is the small max_tokens of the length check (default 3).
 	MaxTokens int32
+	// ReplyTokens is the max_tokens of every other request (default 0: the
+	// runner's default). Local runners set it to keep the suite fast; it
+	// must leave room for more than MaxTokens tokens.
+	ReplyTokens int32
 	// Deterministic says the same request always gets the same text (the
 	// fake, greedy local sampling, canned test servers). It enables the
 	// checks that compare texts across requests.
@@ -90,6 +94,9 @@ func Run(t *testing.T, h Harness) {
 	}
 	if h.MaxTokens <= 0 {
 		h.MaxTokens = 3
+	}
+	if h.ReplyTokens < 0 {
+		h.ReplyTokens = 0
 	}
 	if h.Timeout <= 0 {
 		h.Timeout = 10 * time.Second

@@ -23,10 +23,10 @@ type exchange struct {
 	model string // as the client named it
 	req   *decodedRequest
 
-	start      time.Time
+	start      time.Duration // mono() at arrival
 	blocked    time.Duration // time spent waiting on the backend
-	firstChunk time.Time     // zero until the first chunk
-	lastChunk  time.Time
+	firstChunk time.Duration // mono() at the first chunk; 0 until then
+	lastChunk  time.Duration
 
 	status     int
 	deployment string
@@ -39,7 +39,7 @@ type exchange struct {
 
 // chat serves POST /v1/chat/completions.
 func (s *Server) chat(w http.ResponseWriter, r *http.Request, reqID string) {
-	x := exchange{s: s, w: w, r: r, reqID: reqID, start: time.Now()}
+	x := exchange{s: s, w: w, r: r, reqID: reqID, start: mono()}
 	s.metrics.inFlight.Inc()
 	defer s.metrics.inFlight.Dec()
 	defer x.finish()
@@ -74,9 +74,9 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, reqID string) {
 		req.batch.DeadlineUnixNano = s.now().Add(s.requestTimeout).UnixNano()
 	}
 
-	t := time.Now()
+	t := mono()
 	h, err := s.backend.Execute(ctx, req.batch)
-	x.blocked += time.Since(t)
+	x.blocked += mono() - t
 	if err != nil {
 		x.failBackend(ctx, err)
 		return
@@ -91,20 +91,20 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, reqID string) {
 
 // recv reads the next chunk, counting the wait as backend time.
 func (x *exchange) recv(h runners.RunHandle) (*messages.TokenChunk, error) {
-	t := time.Now()
+	t := mono()
 	c, err := h.Recv()
-	now := time.Now()
-	x.blocked += now.Sub(t)
+	now := mono()
+	x.blocked += now - t
 	if c != nil {
 		if c.GetDeployment() != "" {
 			x.deployment = c.GetDeployment()
 		}
-		if x.firstChunk.IsZero() {
+		if x.firstChunk == 0 {
 			x.firstChunk = now
 			x.series = x.s.metrics.seriesFor(x.s.label(x.deployment), x.s.label(x.model))
-			x.series.ttft.Observe(now.Sub(x.start).Seconds())
+			x.series.ttft.Observe((now - x.start).Seconds())
 		} else {
-			x.series.interToken.Observe(now.Sub(x.lastChunk).Seconds())
+			x.series.interToken.Observe((now - x.lastChunk).Seconds())
 		}
 		x.lastChunk = now
 	}
@@ -151,7 +151,7 @@ func (x *exchange) unary(ctx context.Context, h runners.RunHandle) {
 	for {
 		c, err := x.recv(h)
 		if errors.Is(err, io.EOF) {
-			if x.firstChunk.IsZero() {
+			if x.firstChunk == 0 {
 				x.failBackend(ctx, emptyStream)
 				return
 			}
@@ -167,7 +167,7 @@ func (x *exchange) unary(ctx context.Context, h runners.RunHandle) {
 	bp := x.s.getBuf()
 	b := appendCompletion((*bp)[:0], x.id, x.s.now().Unix(), x.model, &acc)
 	hd := x.w.Header()
-	hd.Set("Content-Type", "application/json")
+	hd["Content-Type"] = hdrJSON
 	if x.deployment != "" {
 		hd.Set("X-Actorinfer-Deployment", x.deployment)
 	}
@@ -192,9 +192,9 @@ func (x *exchange) stream(ctx context.Context, h runners.RunHandle) {
 	}
 
 	hd := x.w.Header()
-	hd.Set("Content-Type", "text/event-stream")
-	hd.Set("Cache-Control", "no-cache")
-	hd.Set("X-Accel-Buffering", "no")
+	hd["Content-Type"] = hdrEventStream
+	hd["Cache-Control"] = hdrNoCache
+	hd["X-Accel-Buffering"] = hdrNo
 	if x.deployment != "" {
 		hd.Set("X-Actorinfer-Deployment", x.deployment)
 	}
@@ -202,9 +202,10 @@ func (x *exchange) stream(ctx context.Context, h runners.RunHandle) {
 	x.w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(x.w)
 
-	bp := x.s.getBuf()
-	defer func() { x.s.putBuf(bp) }()
-	enc := sseEncoder{prefix: chunkPrefix(nil, x.id, x.s.now().Unix(), x.model)}
+	bp, pp := x.s.getBuf(), x.s.getBuf()
+	defer func() { x.s.putBuf(bp); x.s.putBuf(pp) }()
+	*pp = chunkPrefix((*pp)[:0], x.id, x.s.now().Unix(), x.model)
+	enc := sseEncoder{prefix: *pp}
 	b := enc.role((*bp)[:0])
 
 	var finish messages.FinishReason
@@ -276,7 +277,7 @@ func (x *exchange) finish() {
 	if x.status == 0 && x.r.Context().Err() != nil {
 		x.status = statusClientClosed
 	}
-	total := time.Since(x.start)
+	total := mono() - x.start
 	m := x.s.metrics
 	sr := x.series
 	if sr == nil {

@@ -17,6 +17,16 @@ const (
 	typeServer         = "server_error"
 )
 
+// Header values shared by every response. net/http only reads them; they
+// are assigned directly to skip the canonicalisation and the allocation of
+// Header.Set.
+var (
+	hdrJSON        = []string{"application/json"}
+	hdrEventStream = []string{"text/event-stream"}
+	hdrNoCache     = []string{"no-cache"}
+	hdrNo          = []string{"no"}
+)
+
 // statusClientClosed is the status recorded (never written) when the client
 // went away before the response was committed, as nginx logs it.
 const statusClientClosed = 499
@@ -147,7 +157,7 @@ func appendErrorObject(b []byte, e *apiError) []byte {
 // writeError writes e as OpenAI's error JSON with its status.
 func writeError(w http.ResponseWriter, e *apiError) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h["Content-Type"] = hdrJSON
 	if e.retryAfter > 0 {
 		h.Set("Retry-After", retryAfterSeconds(e.retryAfter))
 	}

@@ -34,7 +34,7 @@ type Options struct {
 	// nil means a private registry.
 	Registry *prometheus.Registry
 	// Now is the clock for "created" timestamps and reset times; nil means
-	// time.Now. Latency metrics always use the monotonic system clock.
+	// the system clock. Latency metrics always use the monotonic clock.
 	Now func() time.Time
 	// NewID returns a fresh id for completions and, when the client sent
 	// none, x-request-id; nil means random. It must be safe for concurrent use.
@@ -116,7 +116,7 @@ func New(opts Options, backend Backend) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.now == nil {
-		s.now = time.Now
+		s.now = newAnchoredClock().Now
 	}
 	if s.newID == nil {
 		s.newID = randomID
@@ -267,7 +267,7 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = hdrJSON
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -87,8 +87,9 @@ func WithBudgetName(name string) BudgetOption {
 //
 // Under OnExceededThrottle, when a rejection engages the throttle the actor
 // sends *messages.Throttle{Factor: 0.5, UntilUnixNano: reset} to its parent,
-// and *messages.Throttle{Factor: 1} when the window resets. Its state lives
-// in memory: a restart forgets spend and reservations.
+// and *messages.Throttle{Factor: 1} when the window resets (or the actor
+// stops or restarts). Its state lives in memory: a restart forgets spend and
+// reservations.
 func NewBudgetProps(cfg BudgetConfig, clk clock.Clock, opts ...BudgetOption) *actor.Props {
 	o := budgetOptions{logger: slog.New(slog.DiscardHandler), observer: nopBudgetObserver{}}
 	for _, opt := range opts {
@@ -133,6 +134,11 @@ func (a *budgetActor) Receive(ctx actor.Context) {
 		if a.timer != nil {
 			a.timer.Stop()
 			a.timer = nil
+		}
+		// The spend is forgotten with this instance: lift the throttle.
+		if a.throttleSent {
+			a.throttleSent = false
+			a.tellParent(ctx, &messages.Throttle{Factor: 1})
 		}
 	}
 }

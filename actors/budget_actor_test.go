@@ -27,7 +27,7 @@ func spawnUnderParent(t testing.TB, sys *actor.ActorSystem, props *actor.Props) 
 		switch ctx.Message().(type) {
 		case *actor.Started:
 			childPID <- ctx.Spawn(props)
-		case *actor.Stopping, *actor.Stopped, *actor.Restarting:
+		case *actor.Stopping, *actor.Stopped, *actor.Restarting, *actor.Terminated:
 		default:
 			toParent <- ctx.Message()
 		}
@@ -224,5 +224,23 @@ func BenchmarkBudgetActorRoundTrip(b *testing.B) {
 			b.Fatal("not reserved")
 		}
 		sys.Root.Send(pid, &messages.BudgetSettle{RequestId: id, ActualUsd: 0.03})
+	}
+}
+
+func TestBudgetActorStopLiftsThrottle(t *testing.T) {
+	sys := silentSystem(t)
+	clk := clock.NewFake(budgetEpoch)
+	pid, toParent := spawnUnderParent(t, sys, NewBudgetProps(
+		BudgetConfig{MaxSpendPerDay: 0.1, OnExceeded: OnExceededThrottle}, clk))
+	sys.Root.Send(pid, &messages.BudgetReserve{RequestId: "a", AmountUsd: 0.2})
+	th, ok := recvMsg(t, toParent).(*messages.Throttle)
+	if want := time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC).UnixNano(); !ok || th.GetFactor() != 0.5 || th.GetUntilUnixNano() != want {
+		t.Fatalf("parent got %v, want Throttle 0.5 until midnight UTC", th)
+	}
+	if err := sys.Root.StopFuture(pid).Wait(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if th, ok := recvMsg(t, toParent).(*messages.Throttle); !ok || th.GetFactor() != 1 {
+		t.Fatalf("parent got %v on stop, want Throttle 1", th)
 	}
 }

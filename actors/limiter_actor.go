@@ -170,7 +170,8 @@ func (a *rateLimiterActor) onRequest(ctx actor.Context, m *messages.PermitReques
 	if ns := m.GetDeadlineUnixNano(); ns != 0 {
 		deadline = time.Unix(0, ns)
 	}
-	granted, err := a.core.Request(now, id, m.GetTokens(), deadline)
+	tokens := max(0, m.GetTokens())
+	granted, err := a.core.Request(now, id, tokens, deadline)
 	switch {
 	case err != nil:
 		e := runners.AsError(err)
@@ -181,7 +182,7 @@ func (a *rateLimiterActor) onRequest(ctx actor.Context, m *messages.PermitReques
 		a.send(ctx, to, &messages.PermitDenied{RequestId: id, Error: e})
 	case granted:
 		a.opts.observer.OnGrant(0)
-		a.send(ctx, to, &messages.PermitGrant{RequestId: id, Tokens: m.GetTokens()})
+		a.send(ctx, to, &messages.PermitGrant{RequestId: id, Tokens: tokens})
 	default:
 		a.replyTo[id] = to
 		a.opts.observer.OnWait(a.core.Blocker(now))

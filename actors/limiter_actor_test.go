@@ -220,6 +220,35 @@ func TestRateLimiterActorDeadlineWithoutRate(t *testing.T) {
 	}
 }
 
+func TestRateLimiterActorTPMDebt(t *testing.T) {
+	// 6000 TPM: 100 tokens a second, a bucket of 100.
+	sys := silentSystem(t)
+	clk := clock.NewFake(epoch)
+	pid := sys.Root.Spawn(NewRateLimiterProps(&runners.RateLimits{TokensPerMinute: 6000}, clk))
+	rec, ch := spawnRecorder(t, sys)
+	req := func(id string, tokens int64) {
+		sys.Root.Send(pid, &messages.PermitRequest{RequestId: id, Tokens: tokens, ReplyTo: FromActorPID(rec)})
+	}
+	req("a", 100)
+	if g, ok := recvMsg(t, ch).(*messages.PermitGrant); !ok || g.GetTokens() != 100 {
+		t.Fatalf("first = %v, want PermitGrant a, 100 tokens", g)
+	}
+	// a used 300 tokens: 200 of debt, so b (10 tokens) waits 2.1 s.
+	sys.Root.Send(pid, &messages.PermitRelease{RequestId: "a", ActualTokens: 300})
+	req("b", 10)
+	if s := limiterState(t, sys, pid); s.GetTpmAvailable() != -200 || s.GetWaiting() != 1 {
+		t.Fatalf("state after release = %v, want -200 tokens, b waiting", s)
+	}
+	waitTimers(t, clk, 1)
+	clk.Advance(2 * time.Second)
+	expectNoMsg(t, sys, pid, ch)
+	waitTimers(t, clk, 1)
+	clk.Advance(100 * time.Millisecond)
+	if g, ok := recvMsg(t, ch).(*messages.PermitGrant); !ok || g.GetRequestId() != "b" {
+		t.Fatalf("after 2.1 s = %v, want PermitGrant b", g)
+	}
+}
+
 type countingObserver struct{ grants, waits, rejects atomic.Int64 }
 
 func (o *countingObserver) OnGrant(time.Duration) { o.grants.Add(1) }

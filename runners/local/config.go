@@ -41,6 +41,10 @@ type Config struct {
 	// Model is the model id reported on the last chunk (default: the
 	// checkpoint's file name).
 	Model string
+	// Seed seeds the sampler of requests that carry no seed, making
+	// sampled output reproducible; 0 (default) draws a fresh seed per
+	// request.
+	Seed int64
 }
 
 // Validate refuses impossible settings. It does not open any file.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/actorinfer/actorinfer/messages"
@@ -22,6 +23,14 @@ type Runner struct {
 
 	mu   sync.Mutex
 	inst *instance
+
+	stall atomic.Pointer[stallGate] // test hook, see sequence.stall
+}
+
+// stallGate holds sequences after a number of chunks until released.
+type stallGate struct {
+	after   uint32
+	release chan struct{}
 }
 
 // instance is one loaded model and the scheduler that serves it. A reload
@@ -220,6 +229,8 @@ func (r *Runner) Execute(ctx context.Context, batch *messages.ExecuteBatch) (run
 	var seed uint64
 	if smp != nil && smp.Seed != nil {
 		seed = uint64(smp.GetSeed())
+	} else if r.cfg.Seed != 0 {
+		seed = uint64(r.cfg.Seed)
 	} else {
 		seed = uint64(time.Now().UnixNano())
 	}
@@ -236,9 +247,36 @@ func (r *Runner) Execute(ctx context.Context, batch *messages.ExecuteBatch) (run
 		sampler: newSampler(inst.model.Params.VocabSize, temp, topP, int(smp.GetTopK()), seed),
 		stops:   stops,
 	}
+	if g := r.stall.Load(); g != nil {
+		q.stallAfter, q.stallRelease = g.after, g.release
+	}
 	if !inst.sched.submit(q) {
 		pipe.Close()
 		return nil, runners.Errorf(runners.CodeInternal, "local: runner is closing")
 	}
 	return pipe, nil
+}
+
+// stallForTest makes sequences started from now sit out decode steps after
+// `after` chunks until release is called or they are cancelled. It is the
+// conformance suite's Stall injector.
+func (r *Runner) stallForTest(after int) (release func()) {
+	g := &stallGate{after: uint32(after), release: make(chan struct{})}
+	r.stall.Store(g)
+	return sync.OnceFunc(func() {
+		r.stall.CompareAndSwap(g, nil)
+		close(g.release)
+		if inst, err := r.current(); err == nil {
+			inst.sched.signal()
+		}
+	})
+}
+
+// inFlight reports the requests queued or being decoded.
+func (r *Runner) inFlight() int {
+	inst, err := r.current()
+	if err != nil {
+		return 0
+	}
+	return inst.sched.pendingCount()
 }

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"sync"
 
 	"github.com/actorinfer/actorinfer/messages"
@@ -14,8 +15,9 @@ type scheduler struct {
 	eng *engine
 	tok *Tokenizer
 
-	mu      sync.Mutex
-	pending []*sequence
+	mu       sync.Mutex
+	pending  []*sequence
+	inFlight int // admitted or queued sequences
 	closed  bool
 	wake    chan struct{} // capacity 1
 	done    chan struct{} // closed when the loop has exited
@@ -27,6 +29,7 @@ type scheduler struct {
 	toks, pos []int
 	caches    []*kvCache
 	want      []bool
+	run       []int
 }
 
 func newScheduler(eng *engine, tok *Tokenizer) *scheduler {
@@ -38,6 +41,7 @@ func newScheduler(eng *engine, tok *Tokenizer) *scheduler {
 		pos:    make([]int, eng.maxB),
 		caches: make([]*kvCache, eng.maxB),
 		want:   make([]bool, eng.maxB),
+		run:    make([]int, eng.maxB),
 	}
 	go s.loop()
 	return s
@@ -51,7 +55,10 @@ func (s *scheduler) submit(q *sequence) bool {
 		return false
 	}
 	s.pending = append(s.pending, q)
+	s.inFlight++
 	s.mu.Unlock()
+	// A cancelled sequence leaves at the next step; wake an idle loop.
+	q.stopWake = context.AfterFunc(q.ctx, s.signal)
 	s.signal()
 	return true
 }
@@ -81,6 +88,8 @@ func (s *scheduler) admit() (exit bool) {
 		switch {
 		case q.ctx.Err() != nil:
 			q.fail(q.ctx.Err())
+			q.stopWake()
+			s.inFlight--
 		case len(s.active) < s.eng.maxB:
 			if n := len(s.free); n > 0 {
 				q.cache = s.free[n-1]
@@ -105,22 +114,34 @@ func (s *scheduler) loop() {
 		if s.admit() {
 			return
 		}
-		if len(s.active) == 0 {
+		if len(s.active) == 0 || !s.step() {
 			<-s.wake
-			continue
 		}
-		s.step()
 	}
 }
 
 // retire removes sequence i from the batch and recycles its cache.
 func (s *scheduler) retire(i int) {
-	s.free = append(s.free, s.active[i].cache)
-	s.active[i].cache = nil
+	q := s.active[i]
+	s.free = append(s.free, q.cache)
+	q.cache = nil
+	q.stopWake()
 	s.active[i] = nil
+	s.mu.Lock()
+	s.inFlight--
+	s.mu.Unlock()
 }
 
-func (s *scheduler) step() {
+// pendingCount reports the sequences admitted or queued.
+func (s *scheduler) pendingCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inFlight
+}
+
+// step decodes one token of every active sequence; false when none could
+// run (all held by the test hook).
+func (s *scheduler) step() bool {
 	// Cancellation stops a sequence at its next token.
 	for i, q := range s.active {
 		if err := q.ctx.Err(); err != nil {
@@ -129,22 +150,30 @@ func (s *scheduler) step() {
 		}
 	}
 	s.compact()
-	nb := len(s.active)
-	if nb == 0 {
-		return
-	}
+	// The batch: every active sequence not held by the test hook. run
+	// maps batch rows back to active indices.
+	nb := 0
 	for i, q := range s.active {
-		s.toks[i], s.pos[i], s.caches[i], s.want[i] = q.next, q.pos, q.cache, q.wantsLogits()
+		if q.stalled() {
+			continue
+		}
+		s.toks[nb], s.pos[nb], s.caches[nb], s.want[nb] = q.next, q.pos, q.cache, q.wantsLogits()
+		s.run[nb] = i
+		nb++
+	}
+	if nb == 0 {
+		return len(s.active) == 0
 	}
 	s.eng.step(nb, s.toks, s.pos, s.caches, s.want)
 	V := s.eng.p.VocabSize
-	for i, q := range s.active {
+	for bi, i := range s.run[:nb] {
+		q := s.active[i]
 		q.pos++
-		if !s.want[i] {
+		if !s.want[bi] {
 			q.prev, q.next = q.next, q.prompt[q.pos]
 			continue
 		}
-		next := q.sampler.sample(s.eng.logits[i*V : (i+1)*V])
+		next := q.sampler.sample(s.eng.logits[bi*V : (bi+1)*V])
 		q.gen++
 		if next == s.tok.EOS || next == s.tok.BOS {
 			q.finish(q.flush(), messages.FinishReason_FINISH_REASON_STOP)
@@ -168,6 +197,7 @@ func (s *scheduler) step() {
 		}
 	}
 	s.compact()
+	return true
 }
 
 // compact drops retired (nil) sequences, keeping admission order.

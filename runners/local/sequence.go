@@ -30,6 +30,27 @@ type sequence struct {
 
 	pend []byte // decoded bytes of an incomplete UTF-8 character
 	held string // text held back because it may begin a stop sequence
+
+	stopWake func() bool // unregisters the cancellation wake-up
+
+	// Test hook: after stallAfter chunks the sequence sits out steps until
+	// stallRelease is closed (or it is cancelled).
+	stallAfter   uint32
+	stallRelease chan struct{}
+}
+
+// stalled reports whether the test hook holds the sequence this step.
+func (s *sequence) stalled() bool {
+	if s.stallRelease == nil || s.seq < s.stallAfter {
+		return false
+	}
+	select {
+	case <-s.stallRelease:
+		s.stallRelease = nil
+		return false
+	default:
+		return true
+	}
 }
 
 // wantsLogits reports whether this step's output is sampled (the last

@@ -209,3 +209,22 @@ func TestBreakerDefaults(t *testing.T) {
 		t.Errorf("after 10 failures Allow = %v, %v; want false, 30s", ok, retry)
 	}
 }
+
+func ExampleBreaker() {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b := NewBreaker(BreakerConfig{FailureThreshold: 2, OpenDuration: 30 * time.Second})
+	for range 2 {
+		b.Allow(start)
+		b.Record(start, &messages.Error{Code: runners.CodeServerError}, b.Probing())
+	}
+	ok, retry := b.Allow(start.Add(10 * time.Second))
+	fmt.Println(ok, retry)
+	ok, _ = b.Allow(start.Add(30 * time.Second))
+	fmt.Println(ok, b.Probing())
+	b.Record(start.Add(31*time.Second), nil, true)
+	fmt.Println(b.State(start.Add(31 * time.Second)).GetState())
+	// Output:
+	// false 20s
+	// true true
+	// closed
+}

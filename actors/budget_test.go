@@ -361,3 +361,17 @@ func BenchmarkBudgetReserveSettle(b *testing.B) {
 		bud.Settle(now, id, 0.03)
 	}
 }
+
+func ExampleBudget() {
+	now := time.Date(2026, 1, 1, 9, 45, 0, 0, time.UTC)
+	b := NewBudget(BudgetConfig{MaxSpendPerHour: 1})
+	fmt.Println(b.Reserve(now, "a", 0.75).OK())
+	a := b.Reserve(now, "b", 0.50)
+	fmt.Println(a.Err.GetScope(), a.Err.RetryAfter())
+	b.Settle(now, "a", 0.40)
+	fmt.Println(b.Reserve(now, "b", 0.50).OK())
+	// Output:
+	// true
+	// hour 15m0s
+	// true
+}

@@ -163,8 +163,8 @@ func burstFor(perMinute float64) int {
 // when the permit is granted now. Otherwise, with a nil error, the request
 // waits in arrival order: a later Advance grants it or denies it at its
 // deadline. A non-nil error (a *messages.Error) means the request was not
-// queued: its id is already pending (bad_request), or its deadline has
-// already passed (rate_limited with a retry-after).
+// queued: its id is already pending (bad_request), or it would have to wait
+// and its deadline has already passed (rate_limited with a retry-after).
 func (l *Limiter) Request(now time.Time, id string, tokens int64, deadline time.Time) (granted bool, err error) {
 	if tokens < 0 {
 		tokens = 0

@@ -396,3 +396,28 @@ func BenchmarkLimiterAcquireRelease(b *testing.B) {
 		l.Release(now, id, 400)
 	}
 }
+
+func ExampleLimiter() {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := NewLimiter(&runners.RateLimits{RequestsPerMinute: 60})
+	for _, id := range []string{"a", "b", "c"} {
+		granted, _ := l.Request(start, id, 0, start.Add(1500*time.Millisecond))
+		fmt.Println(id, "granted at once:", granted)
+	}
+	for now := start; l.Waiting() > 0; {
+		now = l.NextWake(now)
+		granted, denied := l.Advance(now)
+		for _, p := range granted {
+			fmt.Printf("%s granted after %v\n", p.ID, p.Waited)
+		}
+		for _, d := range denied {
+			fmt.Printf("%s denied: %v\n", d.ID, d.Err)
+		}
+	}
+	// Output:
+	// a granted at once: true
+	// b granted at once: false
+	// c granted at once: false
+	// b granted after 1s
+	// c denied: rate_limited (scope rpm): no rpm capacity before the deadline (retry after 500ms)
+}

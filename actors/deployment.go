@@ -122,6 +122,7 @@ type deploymentActor struct {
 	throttle float64 // budget throttle factor (1 = off)
 	expiry   clock.Timer
 	expiryAt time.Time
+	stopping bool
 }
 
 // expireQueue is the self-message that sweeps deadline-expired queued requests.
@@ -131,6 +132,8 @@ func (d *deploymentActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		d.start(ctx)
+	case *actor.Stopping:
+		d.stopping = true
 	case *messages.Execute:
 		d.onExecute(ctx, m)
 	case *messages.Cancel:
@@ -554,7 +557,9 @@ func (d *deploymentActor) onTerminated(ctx actor.Context, who *actor.PID) {
 			if s.lastErr == "" {
 				s.lastErr = "stopped after too many restarts"
 			}
-			d.env.logger.Error("replica stopped", "deployment", d.spec.Name, "replica", s.rep.index)
+			if !d.stopping {
+				d.env.logger.Error("replica stopped", "deployment", d.spec.Name, "replica", s.rep.index)
+			}
 		}
 	}
 	d.redispatch(ctx)

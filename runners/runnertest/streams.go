@@ -286,7 +286,7 @@ func (s *suite) concurrent(t *testing.T) {
 	if s.h.Deterministic {
 		ref = text(s.mustRun(t, in.Runner, s.batch(true, s.h.ReplyTokens)))
 	}
-	const workers, each = 8, 3
+	const workers, each = 4, 2
 	errs := make(chan error, workers*each)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {

@@ -190,6 +190,12 @@ func (d *decoder) table(path string, m map[string]any, v reflect.Value) {
 		}
 		d.decode(kp, m[k], v.Field(idx))
 	}
+	if dp, ok := v.Addr().Interface().(*Deployment); ok {
+		dp.written = make(map[string]bool, len(m))
+		for k := range m {
+			dp.written[k] = true
+		}
+	}
 }
 
 func (d *decoder) slice(path string, raw any, v reflect.Value) {

@@ -5,6 +5,14 @@ import (
 	"testing"
 )
 
+// lite is a deployment whose api_key is optional.
+const lite = `
+[[deployment]]
+name = "l"
+runtime = "litellm"
+endpoint = "http://h:1"
+`
+
 func TestDecodeProblems(t *testing.T) {
 	t.Setenv("CFGTEST_KEY", "k")
 	tests := []struct {
@@ -23,7 +31,7 @@ func TestDecodeProblems(t *testing.T) {
 			[]problem{{rtr(0, "r", "budget"), ErrUnknownKey}}},
 		{"unknown tier key", demo + "[[router]]\nname = \"r\"\nkind = \"tiered\"\n[[router.tier]]\nname = \"t\"\ndeployment = \"demo\"\ncost = 1\n",
 			[]problem{{rtr(0, "r", `tier[0] ("t").cost`), ErrUnknownKey}}},
-		{"unknown secret key", gpt + "token = { env = \"X\" }\n", []problem{{dep(0, "gpt-4o", "token.env"), ErrUnknownKey}}},
+		{"unknown secret key", lite + "api_key = { env = \"X\" }\n", []problem{{dep(0, "l", "api_key.env"), ErrUnknownKey}}},
 		{"quoted unknown key", "[server]\n\"my key\" = 1\n" + demo, []problem{{`server."my key"`, ErrUnknownKey}}},
 		{"every unknown key reported", "[servr]\n[clustr]\n" + demo + "replica = 1\n", []problem{
 			{"servr", ErrUnknownKey}, {"clustr", ErrUnknownKey}, {dep(0, "demo", "replica"), ErrUnknownKey}}},
@@ -43,8 +51,8 @@ func TestDecodeProblems(t *testing.T) {
 		{"date for string", "[server]\nlisten = 2024-01-01\n" + demo, []problem{{"server.listen", ErrType}}},
 		{"secret as plain string", "[[deployment]]\nname = \"gpt-4o\"\napi_key = \"sk-live-123\"\n", []problem{
 			{dep(0, "gpt-4o", "api_key"), ErrType}, {dep(0, "gpt-4o", "api_key"), ErrRequired}}},
-		{"secret value not a string", gpt + "token = { from_env = 5 }\n", []problem{{dep(0, "gpt-4o", "token.from_env"), ErrType}}},
-		{"secret empty env name", gpt + "token = { from_env = \"\" }\n", []problem{{dep(0, "gpt-4o", "token.from_env"), ErrRequired}}},
+		{"secret value not a string", lite + "api_key = { from_env = 5 }\n", []problem{{dep(0, "l", "api_key.from_env"), ErrType}}},
+		{"secret empty env name", lite + "api_key = { from_env = \"\" }\n", []problem{{dep(0, "l", "api_key.from_env"), ErrRequired}}},
 		{"secret empty table", "[[deployment]]\nname = \"l\"\nruntime = \"litellm\"\nendpoint = \"http://h:1\"\napi_key = {}\n", []problem{{dep(0, "l", "api_key"), ErrRequired}}},
 		{"header value not a string", gpt + "headers = { X-A = 1 }\n", []problem{{dep(0, "gpt-4o", "headers.X-A"), ErrType}}},
 		{"deployment not an array of tables", "[deployment]\nname = \"x\"\n", []problem{{"deployment", ErrType}, {"deployment", ErrRequired}}},

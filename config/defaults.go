@@ -24,8 +24,7 @@ const (
 	DefaultAzureAPIVersion   = "2024-10-21"
 
 	DefaultReplicas         = 1
-	defaultMaxRetries       = 3
-	DefaultMaxRetries       = defaultMaxRetries
+	DefaultMaxRetries       = 3
 	DefaultInitialBackoff   = time.Second
 	DefaultMaxBackoff       = 60 * time.Second
 	DefaultFailureThreshold = 10

@@ -88,6 +88,10 @@ type Deployment struct {
 	Location string `toml:"location"`
 	// Token is an OAuth bearer token: Vertex AI, or Azure with auth "entra".
 	Token Secret `toml:"token"`
+
+	// written holds the keys a parsed file set, so that a key that does not
+	// apply to the runtime is refused even when set to its zero value.
+	written map[string]bool
 }
 
 // IsIdempotent reports whether requests may be retried after a session
@@ -222,7 +226,7 @@ type Retry struct {
 // Retries returns MaxRetries (nil means 3).
 func (r Retry) Retries() int {
 	if r.MaxRetries == nil {
-		return defaultMaxRetries
+		return DefaultMaxRetries
 	}
 	return *r.MaxRetries
 }

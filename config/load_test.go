@@ -190,6 +190,7 @@ members = ["gpt-4o", "stories"]
 	}
 	gotCmp := *g
 	gotCmp.APIKey, gotCmp.Idempotent, gotCmp.Retry.MaxRetries, gotCmp.Retry.RespectRetryAfter, gotCmp.Token = Secret{}, nil, nil, nil, Secret{}
+	gotCmp.written = nil
 	if !reflect.DeepEqual(gotCmp, want) {
 		t.Errorf("openai defaults:\n got %+v\nwant %+v", gotCmp, want)
 	}

@@ -344,16 +344,17 @@ func (v *validator) deployment(i int, d *Deployment) {
 	remote := IsRemoteRuntime(rt)
 	local := rt == runners.RuntimeLocal || rt == runners.RuntimeCUDA
 
-	// Keys that only some runtimes take.
-	notFor := func(key string, set bool, why string) {
-		if set && rt != "" {
+	// Keys that only some runtimes take: refused elsewhere when set, or
+	// written in the file even with a zero value.
+	notFor := func(key string, applies, set bool, why string) {
+		if !applies && (set || d.written[key]) && rt != "" {
 			v.add(at(key), ErrConflict, "does not apply to runtime %q (%s)", rt, why)
 		}
 	}
-	notFor("endpoint", !remote && d.Endpoint != "", "remote runtimes only")
-	notFor("api_key", !remote && !d.APIKey.IsZero(), "remote runtimes only")
-	notFor("headers", !remote && len(d.Headers) > 0, "remote runtimes only")
-	notFor("provider", rt != runners.RuntimeLiteLLM && d.Provider != "", "litellm only")
+	notFor("endpoint", remote, d.Endpoint != "", "remote runtimes only")
+	notFor("api_key", remote, !d.APIKey.IsZero(), "remote runtimes only")
+	notFor("headers", remote, len(d.Headers) > 0, "remote runtimes only")
+	notFor("provider", rt == runners.RuntimeLiteLLM, d.Provider != "", "litellm only")
 	for _, k := range []struct {
 		key string
 		set bool
@@ -362,16 +363,16 @@ func (v *validator) deployment(i int, d *Deployment) {
 		{"threads", d.Threads != 0}, {"max_batch", d.MaxBatch != 0},
 		{"context_length", d.ContextLength != 0}, {"chat_template", d.ChatTemplate != ""},
 	} {
-		notFor(k.key, !local && k.set, "local and cuda only")
+		notFor(k.key, local, k.set, "local and cuda only")
 	}
 	azure := rt == runners.RuntimeAzureOpenAI
-	notFor("api_version", !azure && d.APIVersion != "", "azure-openai only")
-	notFor("azure_deployment", !azure && d.AzureDeployment != "", "azure-openai only")
-	notFor("auth", !azure && d.Auth != "", "azure-openai only")
+	notFor("api_version", azure, d.APIVersion != "", "azure-openai only")
+	notFor("azure_deployment", azure, d.AzureDeployment != "", "azure-openai only")
+	notFor("auth", azure, d.Auth != "", "azure-openai only")
 	gemini := rt == runners.RuntimeGemini
-	notFor("project", !gemini && d.Project != "", "gemini on Vertex AI only")
-	notFor("location", !gemini && d.Location != "", "gemini on Vertex AI only")
-	notFor("token", !d.Token.IsZero() && !(d.IsVertex() || azure && d.Auth == AuthEntra),
+	notFor("project", gemini, d.Project != "", "gemini on Vertex AI only")
+	notFor("location", gemini, d.Location != "", "gemini on Vertex AI only")
+	notFor("token", d.IsVertex() || azure && d.Auth == AuthEntra, !d.Token.IsZero(),
 		`gemini on Vertex AI and azure-openai with auth = "entra" only`)
 
 	v.secretShape(at("api_key"), d.APIKey)

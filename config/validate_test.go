@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -283,5 +284,16 @@ func TestFieldErrorFormat(t *testing.T) {
 func TestProblemsOfNil(t *testing.T) {
 	if got := Problems(nil); got != nil {
 		t.Errorf("Problems(nil) = %v, want nil", got)
+	}
+}
+
+func TestNotApplicableEvenWhenZero(t *testing.T) {
+	t.Setenv("CFGTEST_KEY", "k")
+	for _, key := range []string{"threads = 0", "context_length = 0", "endpoint = \"\"", "api_version = \"\"", "provider = \"\""} {
+		_, got := parseProblems(t, demo+key+"\n", Options{})
+		k := strings.Fields(key)[0]
+		if want := []problem{{dep(0, "demo", k), ErrConflict}}; !sameProblems(got, want) {
+			t.Errorf("fake deployment with %s: problems:%s\nwant:%s", key, fmtProblems(got), fmtProblems(want))
+		}
 	}
 }

@@ -233,7 +233,7 @@ func (r *Runner) EstimateCostUSD(b *messages.ExecuteBatch) float64 {
 	return r.cfg.price.cost(inputTokens(b), maxTok)
 }
 
-func (p *Price) cost(input, output int64) float64 {
+func (p *price) cost(input, output int64) float64 {
 	return (float64(input)*p.InputPerMTok + float64(output)*p.OutputPerMTok) / 1e6
 }
 

@@ -19,7 +19,7 @@ type config struct {
 	runtime   runners.RuntimeKind
 	transport runners.TransportKind
 	limits    *runners.RateLimits
-	price     *Price
+	price     *price
 	unknown   bool // price unknown: estimates are negative, chunks cost_unknown
 	delay     time.Duration
 	clock     clock.Clock
@@ -31,8 +31,8 @@ type config struct {
 	feedback  bool
 }
 
-// Price is a model's price in USD per million tokens.
-type Price struct {
+// price is a model's price in USD per million tokens.
+type price struct {
 	InputPerMTok  float64
 	OutputPerMTok float64
 }
@@ -58,7 +58,7 @@ func WithRateLimits(l runners.RateLimits) Option {
 // Without it the runner is free: estimates and costs are 0.
 func WithPrice(inputPerMTok, outputPerMTok float64) Option {
 	return func(c *config) {
-		c.price = &Price{InputPerMTok: inputPerMTok, OutputPerMTok: outputPerMTok}
+		c.price = &price{InputPerMTok: inputPerMTok, OutputPerMTok: outputPerMTok}
 		c.unknown = false
 	}
 }

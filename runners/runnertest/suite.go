@@ -14,8 +14,9 @@ const DefaultPrompt = "The quick brown fox jumps over the lazy dog while the old
 // Harness describes a runner to the suite. New is required; the zero value
 // of every other field means the documented default.
 type Harness struct {
-	// New returns a fresh runner, and its fault injectors, for one subtest.
-	// Register any cleanup (servers, files) with t.Cleanup.
+	// New returns a fresh runner, and its fault injectors, for one subtest
+	// (and once more to list the SessionFaults). Register any cleanup
+	// (servers, files) with t.Cleanup.
 	New func(t *testing.T) *Instance
 
 	// Prompt is the user message of every request (default DefaultPrompt).

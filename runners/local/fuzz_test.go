@@ -82,4 +82,3 @@ func FuzzTokenizer(f *testing.F) {
 		}
 	})
 }
-

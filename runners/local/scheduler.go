@@ -18,9 +18,9 @@ type scheduler struct {
 	mu       sync.Mutex
 	pending  []*sequence
 	inFlight int // admitted or queued sequences
-	closed  bool
-	wake    chan struct{} // capacity 1
-	done    chan struct{} // closed when the loop has exited
+	closed   bool
+	wake     chan struct{} // capacity 1
+	done     chan struct{} // closed when the loop has exited
 
 	active []*sequence
 	free   []*kvCache
@@ -49,16 +49,17 @@ func newScheduler(eng *engine, tok *Tokenizer) *scheduler {
 
 // submit queues a sequence; false when the scheduler is closed.
 func (s *scheduler) submit(q *sequence) bool {
+	// A cancelled sequence leaves at the next step; wake an idle loop.
+	q.stopWake = context.AfterFunc(q.ctx, s.signal)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		q.stopWake()
 		return false
 	}
 	s.pending = append(s.pending, q)
 	s.inFlight++
 	s.mu.Unlock()
-	// A cancelled sequence leaves at the next step; wake an idle loop.
-	q.stopWake = context.AfterFunc(q.ctx, s.signal)
 	s.signal()
 	return true
 }

@@ -203,7 +203,7 @@ func (r *Router) applyDefaults() {
 		}
 	case RouterFallback:
 		if r.FallbackOn == nil {
-			r.FallbackOn = append([]string(nil), DefaultFallbackOn...)
+			r.FallbackOn = DefaultFallbackOn()
 		}
 	case RouterCascade:
 		if r.Escalation.On == nil {

@@ -132,13 +132,15 @@ func (d *Deployment) WeightSource() runners.WeightSource {
 	return runners.WeightSource{}
 }
 
-// Runtimes lists every runtime the config accepts, in documentation order.
-// "fake" is the deterministic in-memory runner, for tests and the
-// out-of-box demo.
-var Runtimes = []runners.RuntimeKind{
-	runners.RuntimeOpenAI, runners.RuntimeAzureOpenAI, runners.RuntimeAnthropic,
-	runners.RuntimeGemini, runners.RuntimeLiteLLM, runners.RuntimeLocal,
-	runners.RuntimeCUDA, runners.RuntimeFake,
+// Runtimes returns every runtime the config accepts, in documentation
+// order, as a fresh slice. "fake" is the deterministic in-memory runner, for
+// tests and the out-of-box demo.
+func Runtimes() []runners.RuntimeKind {
+	return []runners.RuntimeKind{
+		runners.RuntimeOpenAI, runners.RuntimeAzureOpenAI, runners.RuntimeAnthropic,
+		runners.RuntimeGemini, runners.RuntimeLiteLLM, runners.RuntimeLocal,
+		runners.RuntimeCUDA, runners.RuntimeFake,
+	}
 }
 
 // IsRemoteRuntime reports whether k calls a provider over the network.

@@ -228,7 +228,7 @@ members = ["gpt-4o", "stories"]
 	}
 
 	fb, _ := c.Router("fb")
-	if !reflect.DeepEqual(fb.FallbackOn, DefaultFallbackOn) {
+	if !reflect.DeepEqual(fb.FallbackOn, DefaultFallbackOn()) {
 		t.Errorf("fallback_on default = %v", fb.FallbackOn)
 	}
 	if r, _ := c.Router("cascade"); !reflect.DeepEqual(r.Escalation.On, []string{"finish_length", "empty"}) {

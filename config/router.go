@@ -85,5 +85,7 @@ type Escalation struct {
 	RefusalPatterns []string `toml:"refusal_patterns"`
 }
 
-// DefaultFallbackOn is the default Router.FallbackOn.
-var DefaultFallbackOn = []string{"rate_limited", "circuit_open", "backpressure", "budget_exceeded", "timeout", "server_error", "network"}
+// DefaultFallbackOn returns the default Router.FallbackOn, a fresh slice.
+func DefaultFallbackOn() []string {
+	return []string{"rate_limited", "circuit_open", "backpressure", "budget_exceeded", "timeout", "server_error", "network"}
+}

@@ -129,7 +129,7 @@ func (d *Deployment) applyDefaults(path string) {
 		setStr(&d.Endpoint, DefaultAnthropicEndpoint)
 	case runners.RuntimeGemini:
 		if d.IsVertex() {
-			if d.Location != "" {
+			if regionName.MatchString(d.Location) {
 				setStr(&d.Endpoint, vertexEndpoint(d.Location))
 			}
 		} else {

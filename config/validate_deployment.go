@@ -1,12 +1,16 @@
 package config
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"unicode"
 
 	"github.com/actorinfer/actorinfer/runners"
 )
+
+// regionName matches a Google Cloud region ("us-central1", "global").
+var regionName = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
 
 // reservedHeaders carry credentials; runtimes set them from api_key/token.
 var reservedHeaders = []string{"authorization", "api-key", "x-api-key", "x-goog-api-key", "host", "content-length"}
@@ -81,7 +85,7 @@ func (v *validator) deployment(i int, d *Deployment) {
 	if remote {
 		if d.Endpoint == "" {
 			if rt == runners.RuntimeGemini && d.IsVertex() {
-				// Reported below as a missing location.
+				// Reported below as a missing or invalid location.
 			} else {
 				v.add(at("endpoint"), ErrRequired, "runtime %q has no default endpoint; set the provider's base URL", rt)
 			}
@@ -112,6 +116,8 @@ func (v *validator) deployment(i int, d *Deployment) {
 			}
 			if d.Location == "" {
 				v.add(at("location"), ErrRequired, "Vertex AI needs location with project")
+			} else if !regionName.MatchString(d.Location) {
+				v.add(at("location"), ErrInvalid, "must be a region like \"us-central1\" or \"global\", got %q", d.Location)
 			}
 			if d.Token.IsZero() {
 				v.add(at("token"), ErrRequired, "Vertex AI needs a bearer token")

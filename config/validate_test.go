@@ -160,6 +160,8 @@ func TestValidateTable(t *testing.T) {
 			{dep(0, "gemini-2.5-pro", "location"), ErrRequired}, {dep(0, "gemini-2.5-pro", "token"), ErrRequired}}},
 		{"vertex with api_key", "[[deployment]]\nname = \"gemini-2.5-pro\"\nproject = \"p\"\nlocation = \"us-central1\"\ntoken = { from_env = \"CFGTEST_KEY\" }\napi_key = { from_env = \"CFGTEST_KEY\" }\n",
 			[]problem{{dep(0, "gemini-2.5-pro", "api_key"), ErrConflict}}},
+		{"vertex bad location", "[[deployment]]\nname = \"gemini-2.5-pro\"\nproject = \"p\"\nlocation = \"us central1\"\ntoken = { from_env = \"CFGTEST_KEY\" }\n",
+			[]problem{{dep(0, "gemini-2.5-pro", "location"), ErrInvalid}}},
 		{"token on openai", gpt + "token = { from_env = \"CFGTEST_KEY\" }\n", []problem{{dep(0, "gpt-4o", "token"), ErrConflict}}},
 		{"api_version on openai", gpt + "api_version = \"2024-10-21\"\n", []problem{{dep(0, "gpt-4o", "api_version"), ErrConflict}}},
 		{"model_path on openai", gpt + "model_path = \"m.gguf\"\n", []problem{{dep(0, "gpt-4o", "model_path"), ErrConflict}}},

@@ -34,6 +34,8 @@ type fakeOpenAI struct {
 	stall     int           // streams: stall after this many chunks (-1 off)
 	release   chan struct{}
 	requests  []seenRequest
+	// failures are answered, one per request, before normal service.
+	failures []func(w http.ResponseWriter)
 
 	hits atomic.Int32
 }
@@ -106,7 +108,15 @@ func (f *fakeOpenAI) serve(w http.ResponseWriter, r *http.Request) {
 	key, azure, entra, noUsage, model := f.key, f.azure, f.entra, f.noUsage, f.model
 	rl := f.rateLimit
 	f.rateLimit = 0
+	var fail func(w http.ResponseWriter)
+	if len(f.failures) > 0 {
+		fail, f.failures = f.failures[0], f.failures[1:]
+	}
 	f.mu.Unlock()
+	if fail != nil {
+		fail(w)
+		return
+	}
 
 	wantPath := "/v1/chat/completions"
 	if azure {

@@ -21,6 +21,7 @@ type streamState struct {
 	reason   string
 	nTools   int
 	finished bool
+	produced bool // some text, reasoning or tool call was returned
 }
 
 // chunk handles one response object. It returns the chunk to emit (nil when
@@ -91,17 +92,28 @@ func (s *streamState) chunk(data []byte, errs errorMapper) (*messages.TokenChunk
 		s.reason = cand.FinishReason
 		s.finished = true
 	}
+	if out != nil {
+		s.produced = true
+	}
 	return out, nil
 }
 
 // finish returns the final chunk once the body has ended: finish reason,
 // usage and model. A stream that ended without a finishReason was cut, and
-// finish reports it as a server error.
+// finish reports it as a server error; a content-filter finish before any
+// output is a content_filtered error.
 func (s *streamState) finish() (*messages.TokenChunk, error) {
 	if !s.finished {
 		return nil, malformed("stream ended without a finishReason (cut short)")
 	}
 	fr := finishReason(s.reason)
+	if fr == messages.FinishReason_FINISH_REASON_CONTENT_FILTER && !s.produced {
+		// Blocked before any output: an error, so that a fallback can
+		// take the request.
+		e := runners.Errorf(runners.CodeContentFiltered, "gemini: response blocked (finishReason %s)", clipToken(s.reason))
+		e.Provider = string(runners.ProviderGemini)
+		return nil, e
+	}
 	if fr == messages.FinishReason_FINISH_REASON_STOP && s.nTools > 0 {
 		fr = messages.FinishReason_FINISH_REASON_TOOL_CALLS
 	}

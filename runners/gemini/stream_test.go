@@ -140,3 +140,15 @@ func TestResponseGolden(t *testing.T) {
 		})
 	}
 }
+
+func TestBlockedWithoutOutput(t *testing.T) {
+	var s streamState
+	if _, err := s.chunk([]byte(`{"candidates":[{"finishReason":"SAFETY","index":0}],"usageMetadata":{"promptTokenCount":5}}`), testErrors); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.finish()
+	var e *messages.Error
+	if !errors.As(err, &e) || e.GetCode() != runners.CodeContentFiltered {
+		t.Fatalf("SAFETY with no output = %v, want content_filtered", err)
+	}
+}

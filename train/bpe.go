@@ -287,9 +287,14 @@ func (e *Encoder) Encode(out []int, text string, bos bool) []int {
 // Decode returns the text of ids as llama2.c prints it: byte tokens
 // become their byte, a piece's leading space right after BOS is dropped,
 // and BOS/EOS/UNK print nothing.
-func (t *Tokenizer) Decode(ids []int) string {
+func (t *Tokenizer) Decode(ids []int) string { return t.decode(BOS, ids) }
+
+// DecodeAfter is Decode for tokens that continue a text, keeping the
+// first piece's leading space.
+func (t *Tokenizer) DecodeAfter(ids []int) string { return t.decode(EOS, ids) }
+
+func (t *Tokenizer) decode(prev int, ids []int) string {
 	var b strings.Builder
-	prev := BOS
 	for _, id := range ids {
 		switch {
 		case id < byteBase:

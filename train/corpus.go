@@ -33,7 +33,7 @@ var (
 	hideSpots = []string{"under the bed", "behind the door", "in the toy box", "under the table", "in the closet", "behind the chair", "under a big leaf", "next to a tree", "in the grass", "on the shelf"}
 
 	activities = []string{"play with {hisT} ball", "draw pictures", "sing songs", "run in the park", "read books", "dance", "jump and play", "play outside", "look at the stars", "build with blocks", "swim in the lake", "help {hisT} mom"}
-	goodFeels  = []string{"happy", "glad", "proud", "excited", "very happy"}
+	goodFeels  = []string{"happy", "glad", "proud", "excited", "joyful"}
 	badFeels   = []string{"sad", "upset", "worried", "scared", "angry"}
 	weatherBad = []string{"it started to rain", "a strong wind came", "the sky got dark", "a big storm came"}
 	weatherOK  = []string{"sunny", "bright", "warm", "nice", "beautiful"}

@@ -18,7 +18,7 @@ type seqState[T Float] struct {
 	// residual after attention, the FFN RMSNorm, w1·x, w3·x and
 	// silu(w1·x)·w3·x.
 	xres, inv1, xn1, q, k, v, att, ao, xmid, inv2, xn2, h1, h3, g [][]T
-	xfin, invF, xnF, probs                                     []T
+	xfin, invF, xnF, probs                                        []T
 
 	cos, sin []T // RoPE tables, SeqLen × HeadSize/2
 

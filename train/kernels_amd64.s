@@ -112,3 +112,127 @@ axpytail:
 axpydone:
 	VZEROUPPER
 	RET
+
+// func axpy4AVX2(a *[4]float32, x *float32, stride int, y *float32, n int)
+// y[i] += a[0]*x[i] + a[1]*x[stride+i] + a[2]*x[2*stride+i] + a[3]*x[3*stride+i]
+// for i < n; n is a multiple of 8.
+TEXT ·axpy4AVX2(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), AX
+	VBROADCASTSS 0(AX), Y0
+	VBROADCASTSS 4(AX), Y1
+	VBROADCASTSS 8(AX), Y2
+	VBROADCASTSS 12(AX), Y3
+	MOVQ x+8(FP), SI
+	MOVQ stride+16(FP), BX
+	SHLQ $2, BX
+	LEAQ (SI)(BX*1), R8
+	LEAQ (R8)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	MOVQ y+24(FP), DI
+	MOVQ n+32(FP), CX
+
+a4loop16:
+	CMPQ CX, $16
+	JL   a4loop8
+	VMOVUPS (DI), Y4
+	VMOVUPS 32(DI), Y5
+	VMULPS (R8), Y1, Y6
+	VMULPS 32(R8), Y1, Y7
+	VFMADD231PS (SI), Y0, Y4
+	VFMADD231PS 32(SI), Y0, Y5
+	VFMADD231PS (R9), Y2, Y4
+	VFMADD231PS 32(R9), Y2, Y5
+	VFMADD231PS (R10), Y3, Y6
+	VFMADD231PS 32(R10), Y3, Y7
+	VADDPS Y6, Y4, Y4
+	VADDPS Y7, Y5, Y5
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	ADDQ $64, R10
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  a4loop16
+
+a4loop8:
+	CMPQ CX, $8
+	JL   a4done
+	VMOVUPS (DI), Y4
+	VMULPS (R8), Y1, Y6
+	VFMADD231PS (SI), Y0, Y4
+	VFMADD231PS (R9), Y2, Y4
+	VFMADD231PS (R10), Y3, Y6
+	VADDPS Y6, Y4, Y4
+	VMOVUPS Y4, (DI)
+
+a4done:
+	VZEROUPPER
+	RET
+
+// func dot4AVX2(x *float32, w *float32, stride int, n int, out *[4]float32)
+// out[r] = Σ_i x[i]*w[r*stride+i] for r < 4, i < n; n is a multiple of 8.
+TEXT ·dot4AVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ w+8(FP), R8
+	MOVQ stride+16(FP), BX
+	SHLQ $2, BX
+	LEAQ (R8)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	LEAQ (R10)(BX*1), R11
+	MOVQ n+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+d4loop16:
+	CMPQ CX, $16
+	JL   d4loop8
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+	VFMADD231PS (R8), Y8, Y0
+	VFMADD231PS 32(R8), Y9, Y4
+	VFMADD231PS (R9), Y8, Y1
+	VFMADD231PS 32(R9), Y9, Y5
+	VFMADD231PS (R10), Y8, Y2
+	VFMADD231PS 32(R10), Y9, Y6
+	VFMADD231PS (R11), Y8, Y3
+	VFMADD231PS 32(R11), Y9, Y7
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	ADDQ $64, R10
+	ADDQ $64, R11
+	SUBQ $16, CX
+	JMP  d4loop16
+
+d4loop8:
+	CMPQ CX, $8
+	JL   d4reduce
+	VMOVUPS (SI), Y8
+	VFMADD231PS (R8), Y8, Y0
+	VFMADD231PS (R9), Y8, Y1
+	VFMADD231PS (R10), Y8, Y2
+	VFMADD231PS (R11), Y8, Y3
+
+d4reduce:
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	// Horizontal sums: [s0 s1 s2 s3] in X0.
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	MOVQ out+32(FP), DI
+	VMOVUPS X0, (DI)
+	VZEROUPPER
+	RET

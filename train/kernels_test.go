@@ -50,3 +50,37 @@ func BenchmarkDotGo128(b *testing.B) {
 		dotGo(x, y)
 	}
 }
+
+func TestBlockedKernelsMatchGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	kn := kernelsFor[float32]()
+	for _, n := range []int{1, 5, 8, 13, 16, 24, 32, 40, 128} {
+		stride := n + 3
+		x := make([]float32, 4*stride)
+		y := make([]float32, n)
+		for i := range x {
+			x[i] = r.Float32()*2 - 1
+		}
+		for i := range y {
+			y[i] = r.Float32()*2 - 1
+		}
+		a := [4]float32{0.5, -1, 2, 0.25}
+		y1 := append([]float32(nil), y...)
+		y2 := append([]float32(nil), y...)
+		kn.axpy4(&a, x, stride, y1)
+		axpy4Go(&a, x, stride, y2)
+		for i := range y1 {
+			if math.Abs(float64(y1[i]-y2[i])) > 1e-5 {
+				t.Fatalf("axpy4(n=%d)[%d] = %v, want %v", n, i, y1[i], y2[i])
+			}
+		}
+		var o1, o2 [4]float32
+		kn.dot4(y, x, stride, &o1)
+		dot4Go(y, x, stride, &o2)
+		for i := range o1 {
+			if math.Abs(float64(o1[i]-o2[i])) > 1e-5*float64(n) {
+				t.Fatalf("dot4(n=%d)[%d] = %v, want %v", n, i, o1[i], o2[i])
+			}
+		}
+	}
+}

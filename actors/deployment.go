@@ -60,10 +60,11 @@ type DeploymentSpec struct {
 
 // env is what every deployment of one Host shares.
 type env struct {
-	clock     clock.Clock
-	logger    *slog.Logger
-	directory *Directory
-	observer  Observer
+	dispatcher actor.Dispatcher
+	clock      clock.Clock
+	logger     *slog.Logger
+	directory  *Directory
+	observer   Observer
 }
 
 // request is a deployment's record of one admitted or queued request. The
@@ -211,17 +212,19 @@ func (d *deploymentActor) start(ctx actor.Context) {
 			rr.SetRateLimitSink(func(f *messages.RateLimitFeedback) { system.Root.Send(self, f) })
 		}
 		slot.rep = &replica{index: i, runner: r, logger: d.env.logger.With("deployment", spec.Name), active: map[string]context.CancelFunc{}}
-		slot.pid = ctx.SpawnPrefix(newRunnerProps(slot.rep), "replica")
+		slot.pid = ctx.SpawnPrefix(newRunnerProps(slot.rep).Configure(actor.WithDispatcher(d.env.dispatcher)), "replica")
 		d.replicas = append(d.replicas, slot)
 	}
 	if spec.RateLimits != nil {
 		limits = spec.RateLimits
 	}
 	if !limits.IsZero() {
-		d.limiter = ctx.SpawnPrefix(NewRateLimiterProps(limits, d.env.clock, WithLimiterLogger(d.env.logger)), "limiter")
+		d.limiter = ctx.SpawnPrefix(NewRateLimiterProps(limits, d.env.clock, WithLimiterLogger(d.env.logger), WithLimiterName(spec.Name)).
+			Configure(actor.WithDispatcher(d.env.dispatcher)), "limiter")
 	}
 	if spec.Budget.Enabled() {
-		d.budget = ctx.SpawnPrefix(NewBudgetProps(spec.Budget, d.env.clock, WithBudgetLogger(d.env.logger)), "budget")
+		d.budget = ctx.SpawnPrefix(NewBudgetProps(spec.Budget, d.env.clock, WithBudgetLogger(d.env.logger), WithBudgetName(spec.Name)).
+			Configure(actor.WithDispatcher(d.env.dispatcher)), "budget")
 	}
 }
 
@@ -503,7 +506,7 @@ func (d *deploymentActor) onFinished(ctx actor.Context, m *runFinished) {
 	}
 	if cls.SessionFault && m.replica < len(d.replicas) {
 		s := d.replicas[m.replica]
-		if !s.rebuilding && !s.dead && !m.restarting {
+		if !s.rebuilding && !s.dead {
 			ctx.Send(s.pid, &rebuildReplica{cause: cls.Cause})
 		}
 		s.rebuilding, s.lastCause, s.lastErr = true, cls.Cause, m.err.GetMessage()
@@ -514,6 +517,12 @@ func (d *deploymentActor) onFinished(ctx actor.Context, m *runFinished) {
 		r.probe = false
 		d.env.observer.RequestFailed(d.spec.Name, m.err)
 		d.release(ctx, r, m.usage, m.costUSD)
+		return
+	}
+	if m.err.GetScope() == "replica" && r.attempts < 3 && d.alive() {
+		// The replica lost its session before starting the request: place
+		// it on another one.
+		d.dispatch(ctx, r)
 		return
 	}
 	if cls.SessionFault && d.spec.Idempotent && r.attempts < 2 && m.err.GetCode() != runners.CodeCancelled {

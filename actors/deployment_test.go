@@ -30,6 +30,7 @@ func quietSystem(t testing.TB) *actor.ActorSystem {
 func testHost(t testing.TB, specs ...*DeploymentSpec) *Host {
 	t.Helper()
 	h := NewHost(quietSystem(t), HostOptions{})
+	t.Cleanup(h.Close)
 	for _, s := range specs {
 		if _, err := h.Spawn(s); err != nil {
 			t.Fatal(err)

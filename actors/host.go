@@ -88,6 +88,9 @@ type HostOptions struct {
 	Clock    clock.Clock
 	Logger   *slog.Logger
 	Observer Observer
+	// Dispatcher runs the deployments' mailboxes; nil means a PoolDispatcher
+	// with GOMAXPROCS workers, owned (and stopped) by the Host.
+	Dispatcher actor.Dispatcher
 }
 
 // Host runs deployments in one actor system and is the in-process entry
@@ -99,6 +102,7 @@ type Host struct {
 	specs  map[string]*DeploymentSpec
 	order  []string
 	seq    atomic.Uint64
+	pool   *PoolDispatcher // owned; nil when the caller gave a dispatcher
 }
 
 // NewHost returns a host on system with no deployments.
@@ -112,11 +116,17 @@ func NewHost(system *actor.ActorSystem, opts HostOptions) *Host {
 	if opts.Observer == nil {
 		opts.Observer = NopObserver{}
 	}
-	return &Host{
+	h := &Host{
 		system: system,
 		env:    &env{clock: opts.Clock, logger: opts.Logger, directory: NewDirectory(), observer: opts.Observer},
 		specs:  map[string]*DeploymentSpec{},
 	}
+	if opts.Dispatcher == nil {
+		h.pool = NewPoolDispatcher(0, 0)
+		opts.Dispatcher = h.pool
+	}
+	h.env.dispatcher = opts.Dispatcher
+	return h
 }
 
 // System returns the actor system.
@@ -140,7 +150,7 @@ func (h *Host) DeploymentProps(spec *DeploymentSpec) *actor.Props {
 			requests: map[string]*request{},
 			throttle: 1,
 		}
-	}, actor.WithSupervisor(supervisorFor(spec.MaxRestarts, spec.RestartWindow)))
+	}, actor.WithSupervisor(supervisorFor(spec.MaxRestarts, spec.RestartWindow)), actor.WithDispatcher(h.env.dispatcher))
 }
 
 // Spawn starts a deployment and registers it under spec.Name.
@@ -261,5 +271,13 @@ func (h *Host) Stop() {
 		if pid := h.env.directory.Lookup(n); pid != nil {
 			_ = h.system.Root.StopFuture(pid).Wait()
 		}
+	}
+}
+
+// Close stops the deployments and the host's own dispatcher.
+func (h *Host) Close() {
+	h.Stop()
+	if h.pool != nil {
+		h.pool.Stop()
 	}
 }

@@ -46,9 +46,6 @@ type runFinished struct {
 	chunks    int
 	err       *messages.Error // nil on success
 	fault     runners.SessionRebuildCause
-	// restarting: the runner actor has already failed itself for fault
-	// (the fault surfaced in Execute); otherwise the deployment asks it to.
-	restarting bool
 }
 
 // replicaReady reports that a replica (re)started and can take work.
@@ -74,7 +71,15 @@ const rebuildTimeout = 5 * time.Minute
 // session fault makes it panic with *runners.SessionFault; its supervisor
 // restarts it, and on restart it rebuilds the session before taking work.
 type runnerActor struct {
-	rep *replica
+	rep        *replica
+	rebuilding bool
+	stash      []*dispatch // work that arrived during a rebuild
+}
+
+// rebuilt reports the end of a rebuild run off the actor's goroutine.
+type rebuilt struct {
+	cause runners.SessionRebuildCause
+	err   error
 }
 
 func newRunnerProps(rep *replica) *actor.Props {
@@ -86,7 +91,13 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.started(ctx)
 	case *dispatch:
+		if a.rebuilding {
+			a.stash = append(a.stash, m)
+			return
+		}
 		a.execute(ctx, m)
+	case *rebuilt:
+		a.onRebuilt(ctx, m)
 	case *cancelRun:
 		a.rep.mu.Lock()
 		cancel := a.rep.active[m.requestID]
@@ -95,6 +106,9 @@ func (a *runnerActor) Receive(ctx actor.Context) {
 			cancel()
 		}
 	case *rebuildReplica:
+		if a.rebuilding {
+			return // one rebuild at a time; the one under way covers this
+		}
 		a.fail(m.cause, errors.New("rebuild requested"))
 	}
 }
@@ -111,24 +125,47 @@ func (a *runnerActor) started(ctx actor.Context) {
 		rep.started = true
 		return
 	}
+	// Restarted after a session fault: rebuild before taking work. The
+	// rebuild (reloading weights, re-reading credentials) may take long, so
+	// it runs off the actor's goroutine; work that arrives meanwhile waits.
 	cause := rep.pending
 	rep.pending = runners.CauseUnknown
-	rctx, cancel := context.WithTimeout(context.Background(), rebuildTimeout)
-	err := safeRebuild(rctx, rep.runner, cause)
-	cancel()
-	if err == nil {
-		if h, ok := rep.runner.(runners.Healther); ok {
-			hctx, hcancel := context.WithTimeout(context.Background(), rebuildTimeout)
-			err = h.Healthy(hctx)
-			hcancel()
+	a.rebuilding = true
+	self, system := ctx.Self(), ctx.ActorSystem()
+	go func() {
+		rctx, cancel := context.WithTimeout(context.Background(), rebuildTimeout)
+		defer cancel()
+		err := safeRebuild(rctx, rep.runner, cause)
+		if err == nil {
+			if h, ok := rep.runner.(runners.Healther); ok {
+				err = h.Healthy(rctx)
+			}
 		}
-	}
-	if err != nil {
-		rep.logger.Warn("session rebuild failed", "replica", rep.index, "cause", cause.String(), "error", err)
+		system.Root.Send(self, &rebuilt{cause: cause, err: err})
+	}()
+}
+
+func (a *runnerActor) onRebuilt(ctx actor.Context, m *rebuilt) {
+	rep := a.rep
+	if m.err != nil {
+		rep.logger.Warn("session rebuild failed", "replica", rep.index, "cause", m.cause.String(), "error", m.err)
 	} else {
-		rep.logger.Info("session rebuilt", "replica", rep.index, "cause", cause.String())
+		rep.logger.Info("session rebuilt", "replica", rep.index, "cause", m.cause.String())
 	}
-	ctx.Send(ctx.Parent(), &replicaReady{replica: rep.index, restarted: true, cause: cause, err: err})
+	a.rebuilding = false
+	ctx.Send(ctx.Parent(), &replicaReady{replica: rep.index, restarted: true, cause: m.cause, err: m.err})
+	stash := a.stash
+	a.stash = nil
+	for _, d := range stash {
+		if m.err != nil {
+			// The session is gone: hand the work back as a failure before
+			// its first chunk, so the deployment can place it elsewhere.
+			ctx.Send(ctx.Parent(), &runFinished{requestID: d.exec.GetBatch().GetRequestId(), replica: rep.index,
+				err: &messages.Error{Code: runners.CodeServerError, Scope: "replica", Message: "replica session rebuild failed"}})
+			continue
+		}
+		a.execute(ctx, d)
+	}
 }
 
 func safeRebuild(ctx context.Context, r runners.ModelRunner, cause runners.SessionRebuildCause) (err error) {
@@ -160,25 +197,12 @@ func (a *runnerActor) execute(ctx actor.Context, d *dispatch) {
 	rep.mu.Lock()
 	rep.active[id] = cancel
 	rep.mu.Unlock()
-
-	h, err := safeExecute(rctx, rep.runner, batch)
-	if err != nil {
-		rep.forget(id)
-		cancel()
-		cls := runners.Classify(err)
-		fin := &runFinished{requestID: id, replica: rep.index, err: typed(err, id)}
-		if cls.SessionFault {
-			fin.fault, fin.restarting = cls.Cause, true
-		}
-		ctx.Send(ctx.Parent(), fin)
-		if cls.SessionFault {
-			a.fail(cls.Cause, err)
-		}
-		return
-	}
+	// Execute runs on the pump's goroutine: a remote runner's Execute waits
+	// for the upstream's response headers, which may take long, and must not
+	// hold up this replica's other requests.
 	p := &pump{
-		system: ctx.ActorSystem(), parent: ctx.Parent(),
-		rep: rep, h: h, cancel: cancel, replyTo: d.replyTo, requestID: id, name: d.name,
+		system: ctx.ActorSystem(), parent: ctx.Parent(), rctx: rctx, batch: batch,
+		rep: rep, cancel: cancel, replyTo: d.replyTo, requestID: id, name: d.name,
 	}
 	go p.run()
 }
@@ -205,7 +229,8 @@ type pump struct {
 	system    *actor.ActorSystem
 	parent    *actor.PID
 	rep       *replica
-	h         runners.RunHandle
+	rctx      context.Context
+	batch     *messages.ExecuteBatch
 	cancel    context.CancelFunc
 	replyTo   *actor.PID
 	requestID string
@@ -214,13 +239,18 @@ type pump struct {
 
 func (p *pump) run() {
 	defer p.cancel()
-	defer p.h.Close()
 	defer p.rep.forget(p.requestID)
 	fin := &runFinished{requestID: p.requestID, replica: p.rep.index}
+	h, err := safeExecute(p.rctx, p.rep.runner, p.batch)
+	if err != nil {
+		p.report(fin, err)
+		return
+	}
+	defer h.Close()
 	var seq uint32
 	var last *messages.TokenChunk
 	for {
-		c, err := p.h.Recv()
+		c, err := h.Recv()
 		if err == nil {
 			if c.GetFinishReason() != messages.FinishReason_FINISH_REASON_UNSPECIFIED {
 				last = c
@@ -238,20 +268,7 @@ func (p *pump) run() {
 		if errors.Is(err, io.EOF) {
 			err = runners.Errorf(runners.CodeInternal, "runner ended the stream without a finish reason")
 		}
-		e := typed(err, p.requestID)
-		cls := runners.Classify(err)
-		if cls.SessionFault {
-			// The deployment asks the replica to rebuild, so that it has
-			// marked the replica as rebuilding before the replica reports
-			// ready again.
-			fin.fault = cls.Cause
-		}
-		fin.err = e
-		if fin.chunks > 0 {
-			e.AfterFirstChunk = true
-			p.system.Root.Send(p.replyTo, e)
-		}
-		p.system.Root.Send(p.parent, fin)
+		p.report(fin, err)
 		return
 	}
 	seq++
@@ -259,5 +276,22 @@ func (p *pump) run() {
 	fin.usage, fin.costUSD = last.GetUsage(), last.GetCostUsd()
 	fin.chunks++
 	p.system.Root.Send(p.replyTo, last)
+	p.system.Root.Send(p.parent, fin)
+}
+
+// report ends a failed stream. A session fault is reported to the
+// deployment, which marks the replica as rebuilding and then asks it to
+// rebuild, so the replica's "ready" can never overtake the fault. After the
+// first chunk the error also goes to the caller, in-band.
+func (p *pump) report(fin *runFinished, err error) {
+	e := typed(err, p.requestID)
+	if cls := runners.Classify(err); cls.SessionFault {
+		fin.fault = cls.Cause
+	}
+	fin.err = e
+	if fin.chunks > 0 {
+		e.AfterFirstChunk = true
+		p.system.Root.Send(p.replyTo, e)
+	}
 	p.system.Root.Send(p.parent, fin)
 }

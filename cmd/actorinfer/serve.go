@@ -138,7 +138,7 @@ func (s *server) serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (s *server) stopActors() {
-	s.host.Stop()
+	s.host.Close()
 	s.system.Shutdown()
 }
 

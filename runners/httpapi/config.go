@@ -13,11 +13,11 @@ import (
 
 // The documented defaults of Timeouts and RetryPolicy.
 const (
-	DefaultConnectTimeout    = 10 * time.Second
+	DefaultConnectTimeout    = 5 * time.Second
 	DefaultFirstTokenTimeout = 10 * time.Minute // reasoning models think for minutes
-	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultIdleTimeout       = 5 * time.Minute
 	DefaultTotalTimeout      = 30 * time.Minute
-	DefaultMaxRetries        = 2
+	DefaultMaxRetries        = 3
 	DefaultInitialBackoff    = 1 * time.Second
 	DefaultMaxBackoff        = 60 * time.Second
 	DefaultMaxTokens         = 4096 // assumed output when a batch sets none (cost estimates)
@@ -27,14 +27,15 @@ const (
 // whose Scope names it ("connect", "first_token", "idle", "total"), never as
 // a network error. A zero field means its default.
 type Timeouts struct {
-	// Connect bounds the TCP connect and the TLS handshake. Default 10s.
+	// Connect bounds the TCP connect and the TLS handshake. Default 5s.
+	// It is enforced by the dialer in real time, not by the session clock.
 	Connect time.Duration
 	// FirstToken bounds the wait from sending the request to the first byte
 	// of the response body (the first SSE event, or the whole unary answer
 	// starting to arrive). Default 10m.
 	FirstToken time.Duration
 	// Idle bounds the gap between two reads of the response body once it
-	// has started. Default 2m.
+	// has started (SSE keep-alive comments count as data). Default 5m.
 	Idle time.Duration
 	// Total bounds the whole request: every attempt, the backoff between
 	// them and the stream. Default 30m.
@@ -64,7 +65,7 @@ func orDefault(d, def time.Duration) time.Duration {
 // than the provider's Retry-After hint. The zero value is the default policy.
 type RetryPolicy struct {
 	// MaxRetries is the number of retries after the first attempt; 0 means
-	// DefaultMaxRetries (2). Set NoRetries for none.
+	// DefaultMaxRetries (3). Set NoRetries for none.
 	MaxRetries int
 	// NoRetries disables retries (max_retries = 0 in the config file).
 	NoRetries bool

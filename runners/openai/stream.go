@@ -64,7 +64,7 @@ func (st *streamState) stream() {
 			break
 		}
 		c = chatResponse{}
-		if err := json.Unmarshal(ev.Data, &c); err != nil {
+		if err := jsonUnmarshal(ev.Data, &c); err != nil {
 			st.fail(st.malformed("stream chunk", len(ev.Data)))
 			return
 		}
@@ -95,7 +95,7 @@ func (st *streamState) unary() {
 		return
 	}
 	var c chatResponse
-	if err := json.Unmarshal(body, &c); err != nil {
+	if err := jsonUnmarshal(body, &c); err != nil {
 		st.fail(st.malformed("response", len(body)))
 		return
 	}
@@ -264,3 +264,6 @@ func (st *streamState) malformed(what string, n int) *messages.Error {
 	return &messages.Error{Code: runners.CodeServerError, Provider: string(st.s.cfg.Provider),
 		Message: string(st.s.cfg.Provider) + ": malformed " + what + " (" + strconv.Itoa(n) + " bytes of invalid JSON)"}
 }
+
+// jsonUnmarshal is the one JSON decoder of response bodies and chunks.
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }

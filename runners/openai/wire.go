@@ -67,9 +67,10 @@ type wireFunction struct {
 // chatResponse is a chat.completion object or a chat.completion.chunk
 // (choices carry message or delta respectively). Error is set when a
 // server reports an error inside a 200 body or stream.
+//
+// It decodes only what the runner reads (id, object, created and the like
+// are skipped without allocating).
 type chatResponse struct {
-	ID      string          `json:"id"`
-	Object  string          `json:"object"`
 	Model   string          `json:"model"`
 	Choices []wireChoice    `json:"choices"`
 	Usage   *wireUsage      `json:"usage"`

@@ -58,7 +58,8 @@
 //
 // stop_reason: end_turn, stop_sequence, pause_turn → stop; max_tokens,
 // model_context_window_exceeded → length; tool_use → tool_calls; refusal →
-// content_filter.
+// content_filter, or a content_filtered error when nothing was produced
+// (so that a fallback can take the request).
 //
 // Usage follows httpapi.Price.Cost: InputTokens = input_tokens +
 // cache_read_input_tokens, CachedInputTokens = cache_read_input_tokens,

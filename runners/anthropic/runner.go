@@ -326,7 +326,12 @@ func (x *exchange) produce(resp *httpapi.Response) {
 			x.fail(err)
 			return
 		}
-		wait := backoff(x.r.jitter, pol, retry, err.RetryAfter())
+		hint := err.RetryAfter()
+		if hint > pol.MaxBackoff && !pol.IgnoreRetryAfter {
+			x.fail(err) // longer than this request may wait: let a fallback take it
+			return
+		}
+		wait := backoff(x.r.jitter, pol, retry, hint)
 		select {
 		case <-x.sess.Clock().After(wait):
 		case <-x.ctx.Done():

@@ -24,6 +24,7 @@ type streamState struct {
 	stopReason string
 	started    bool        // message_start seen
 	done       bool        // message_stop seen
+	produced   bool        // a chunk with output was returned
 	tools      map[int]int // content block index → tool call ordinal
 	nTools     int
 	argsSeen   map[int]bool // tool call ordinals that received arguments
@@ -32,6 +33,14 @@ type streamState struct {
 // event handles one event. It returns the chunk to emit (nil when the event
 // carries no output) or the error the stream ends with.
 func (s *streamState) event(name string, data []byte) (*messages.TokenChunk, error) {
+	c, err := s.handle(name, data)
+	if c != nil && c.GetFinishReason() == messages.FinishReason_FINISH_REASON_UNSPECIFIED {
+		s.produced = true
+	}
+	return c, err
+}
+
+func (s *streamState) handle(name string, data []byte) (*messages.TokenChunk, error) {
 	if s.done {
 		return nil, nil
 	}
@@ -153,6 +162,9 @@ func (s *streamState) event(name string, data []byte) (*messages.TokenChunk, err
 		return nil, nil
 	case "message_stop":
 		s.done = true
+		if s.stopReason == "refusal" && !s.produced {
+			return nil, refused()
+		}
 		return &messages.TokenChunk{
 			FinishReason: finishReason(s.stopReason),
 			Usage:        toUsage(s.usage),
@@ -192,6 +204,14 @@ func toUsage(u usage) *messages.Usage {
 	}
 }
 
+// refused is the error of a refusal that produced no output: content
+// filtered, so that a fallback can take the request.
+func refused() *messages.Error {
+	e := runners.Errorf(runners.CodeContentFiltered, "anthropic: the model refused to answer (stop_reason refusal)")
+	e.Provider = string(runners.ProviderAnthropic)
+	return e
+}
+
 // malformed is the error for a provider response this runner cannot read:
 // a server error, since the fault is upstream.
 func malformed(format string, args ...any) *messages.Error {
@@ -223,6 +243,9 @@ func responseChunk(r *response) (*messages.TokenChunk, error) {
 				Index: int32(len(c.ToolCalls)), Id: b.ID, Type: "function", Name: b.Name, Arguments: args,
 			})
 		}
+	}
+	if r.StopReason == "refusal" && c.Text == "" && c.Reasoning == "" && len(c.ToolCalls) == 0 {
+		return nil, refused()
 	}
 	return c, nil
 }

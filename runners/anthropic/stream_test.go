@@ -166,11 +166,31 @@ func TestStreamIgnoresUnknownAndPing(t *testing.T) {
 		{"future_event", `{"type":"future_event","x":1}`},
 		{"content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"server_tool_use","id":"s","name":"web_search"}}`},
 		{"content_block_delta", `{"type":"content_block_delta","index":1,"delta":{"type":"citations_delta","citation":{}}}`},
+		{"content_block_start", `{"type":"content_block_start","index":2,"content_block":{"type":"text","text":""}}`},
 		{"message_delta", `{"type":"message_delta","delta":{"stop_reason":"refusal"},"usage":{"output_tokens":2,"input_tokens":5}}`},
 	} {
 		c, err := s.event(ev.name, []byte(ev.data))
 		if err != nil || c != nil {
 			t.Fatalf("event %s = %v, %v; want nothing", ev.name, c, err)
+		}
+	}
+	c, err := s.event("message_stop", []byte(`{"type":"message_stop"}`))
+	var e *messages.Error
+	if c != nil || !errors.As(err, &e) || e.GetCode() != runners.CodeContentFiltered {
+		t.Fatalf("refusal without output = %v, %v; want content_filtered", c, err)
+	}
+}
+
+func TestStreamRefusalAfterText(t *testing.T) {
+	var s streamState
+	for _, ev := range []sseEvent{
+		{"message_start", `{"type":"message_start","message":{"model":"m","usage":{"input_tokens":3}}}`},
+		{"content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`},
+		{"content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"I can"}}`},
+		{"message_delta", `{"type":"message_delta","delta":{"stop_reason":"refusal"},"usage":{"output_tokens":2,"input_tokens":5}}`},
+	} {
+		if _, err := s.event(ev.name, []byte(ev.data)); err != nil {
+			t.Fatal(err)
 		}
 	}
 	c, err := s.event("message_stop", []byte(`{"type":"message_stop"}`))

@@ -23,7 +23,6 @@ type request struct {
 	Tools         []json.RawMessage `json:"tools,omitempty"`
 	ToolChoice    *toolChoice       `json:"tool_choice,omitempty"`
 	Metadata      *metadata         `json:"metadata,omitempty"`
-	Thinking      json.RawMessage   `json:"thinking,omitempty"`
 }
 
 type metadata struct {

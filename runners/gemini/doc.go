@@ -55,7 +55,9 @@
 // first candidate is read. Text parts → TokenChunk.Text; parts marked
 // thought → TokenChunk.Reasoning; functionCall parts → complete
 // ToolCallDeltas (Gemini sends calls whole) with the provider's id or
-// call_<n>. The stream has no terminator: it is complete when a
+// call_<n>. A thoughtSignature on a call travels in its id as
+// "<id>__thought__<signature>" and is sent back on the functionCall part
+// when the conversation continues (thinking models require it). The stream has no terminator: it is complete when a
 // finishReason has been seen and the body ends; a body that ends without
 // one is a cut (server_error). The final chunk carries the finish reason,
 // usage and cost.

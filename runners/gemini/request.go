@@ -91,7 +91,8 @@ func buildRequest(b *messages.ExecuteBatch, maxTokens int) (*request, error) {
 					return nil, runners.Errorf(runners.CodeBadRequest, "gemini: message %d: tool call without a name", i)
 				}
 				callNames[tc.GetId()] = tc.GetName()
-				parts = append(parts, part{FunctionCall: &functionCall{Name: tc.GetName(), Args: args}})
+				_, sig, _ := strings.Cut(tc.GetId(), thoughtSep)
+				parts = append(parts, part{FunctionCall: &functionCall{Name: tc.GetName(), Args: args}, ThoughtSignature: sig})
 			}
 			r.appendTurn("model", parts)
 		case messages.Role_ROLE_TOOL:

@@ -35,10 +35,10 @@ func requestCases() map[string]*messages.ExecuteBatch {
 			Messages: []*messages.ChatMessage{
 				text(messages.Role_ROLE_USER, "Weather in Paris and Rome?"),
 				{Role: messages.Role_ROLE_ASSISTANT, ToolCalls: []*messages.ToolCall{
-					{Id: "call_0", Type: "function", Name: "get_weather", Arguments: `{"city":"Paris"}`},
+					{Id: "call_0__thought__CiQBVKhc7nY2", Type: "function", Name: "get_weather", Arguments: `{"city":"Paris"}`},
 					{Id: "call_1", Type: "function", Name: "get_weather", Arguments: `{"city":"Rome"}`},
 				}},
-				{Role: messages.Role_ROLE_TOOL, ToolCallId: "call_0", Content: `{"temp_c":18}`},
+				{Role: messages.Role_ROLE_TOOL, ToolCallId: "call_0__thought__CiQBVKhc7nY2", Content: `{"temp_c":18}`},
 				{Role: messages.Role_ROLE_TOOL, ToolCallId: "call_1", Content: "24C, sunny"},
 			},
 			ToolsJson: []byte(`[{"type":"function","function":{"name":"get_weather","description":"Current weather",

@@ -74,6 +74,11 @@ func (s *streamState) chunk(data []byte, errs errorMapper) (*messages.TokenChunk
 				if id == "" {
 					id = "call_" + strconv.Itoa(s.nTools)
 				}
+				if p.ThoughtSignature != "" {
+					// Carried in the id, so that it comes back with the call
+					// in the next turn (see thoughtSep).
+					id += thoughtSep + p.ThoughtSignature
+				}
 				c := emit()
 				c.ToolCalls = append(c.ToolCalls, &messages.ToolCallDelta{
 					Index: int32(s.nTools), Id: id, Type: "function", Name: p.FunctionCall.Name, Arguments: args,
@@ -125,6 +130,14 @@ func (s *streamState) finish() (*messages.TokenChunk, error) {
 	}
 	return c, nil
 }
+
+// thoughtSep joins a tool call id and the thoughtSignature of its
+// functionCall part. Thinking models want the signature back with the call
+// in later turns (Gemini 3 refuses function calling without it), and the
+// OpenAI-shaped conversation only round-trips the call id, so the runner
+// hands out "<id>__thought__<signature>" and splits it again in
+// buildRequest.
+const thoughtSep = "__thought__"
 
 // finishReason maps Gemini's FinishReason: STOP → stop; MAX_TOKENS →
 // length; SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT, SPII,

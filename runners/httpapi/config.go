@@ -120,8 +120,13 @@ type Config struct {
 	NonIdempotent bool
 	// RateLimits are returned by the runner's RateLimits (nil when zero).
 	RateLimits runners.RateLimits
-	// Pricing overrides the built-in price table for this deployment.
+	// Pricing overrides the built-in price table for this deployment
+	// ([deployment.pricing]).
 	Pricing *Price
+	// FallbackPricing prices a model the built-in table does not know, when
+	// Pricing is nil (budget unknown_price = "estimate"). Nil: such a model's
+	// cost is unknown.
+	FallbackPricing *Price
 	// Headers are extra request headers (for example a gateway's routing
 	// header). They are sent as given and never logged.
 	Headers map[string]string
@@ -171,8 +176,10 @@ func (c *Config) Validate() error {
 	if c.RateLimits.RequestsPerMinute < 0 || c.RateLimits.TokensPerMinute < 0 || c.RateLimits.ConcurrentRequests < 0 {
 		bad("rate_limits", "must not be negative")
 	}
-	if p := c.Pricing; p != nil && (p.Input < 0 || p.Output < 0 || p.CachedInput < 0 || p.CacheWrite < 0) {
-		bad("pricing", "must not be negative")
+	for name, p := range map[string]*Price{"pricing": c.Pricing, "fallback_pricing": c.FallbackPricing} {
+		if p != nil && (p.Input < 0 || p.Output < 0 || p.CachedInput < 0 || p.CacheWrite < 0) {
+			bad(name, "must not be negative")
+		}
 	}
 	for k := range c.Headers {
 		if k == "" || strings.ContainsAny(k, " \t\r\n:") || http.CanonicalHeaderKey(k) == "" {
@@ -191,6 +198,19 @@ func (c *Config) Validate() error {
 		bad("max_sse_line", "must not be negative")
 	}
 	return errors.Join(errs...)
+}
+
+// Price returns the deployment's price: Pricing when set, else the built-in
+// table's entry for Model (see LookupPrice), else FallbackPricing. The
+// second result is false when the price is unknown.
+func (c *Config) Price() (Price, bool) {
+	if p, ok := LookupPrice(c.Model, c.Pricing); ok {
+		return p, true
+	}
+	if c.FallbackPricing != nil {
+		return *c.FallbackPricing, true
+	}
+	return Price{}, false
 }
 
 // RateLimitsOrNil returns the configured limits, or nil when none is set.

@@ -30,7 +30,8 @@
 //     and Anthropic.
 //   - Price, LookupPrice, PricesAsOf, EstimateCostUSD, EstimateInputTokens:
 //     the built-in price table with family matching of dated model ids, and
-//     the documented token approximation.
+//     the documented token approximation; Config.Price applies a
+//     deployment override, the table, then a fallback price.
 //
 // Commit boundary: Do retries only until a 2xx response's headers arrive.
 // Once the runner has handed a chunk to its caller, a failure is delivered

@@ -89,3 +89,22 @@ func ExampleLookupPrice() {
 	// 2.5 10 true
 	// false
 }
+
+func TestConfigPrice(t *testing.T) {
+	over, fb := &Price{Input: 9, Output: 9}, &Price{Input: 1, Output: 1}
+	for _, tt := range []struct {
+		c    Config
+		want Price
+		ok   bool
+	}{
+		{Config{Model: "gpt-4o"}, prices["gpt-4o"], true},
+		{Config{Model: "gpt-4o", Pricing: over}, *over, true},
+		{Config{Model: "gpt-4o", FallbackPricing: fb}, prices["gpt-4o"], true},
+		{Config{Model: "mystery", FallbackPricing: fb}, *fb, true},
+		{Config{Model: "mystery"}, Price{}, false},
+	} {
+		if got, ok := tt.c.Price(); got != tt.want || ok != tt.ok {
+			t.Errorf("Config{Model: %q}.Price() = %+v, %v; want %+v, %v", tt.c.Model, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -134,7 +134,7 @@ func (r *Runner) newSession(cfg Config) (*session, error) {
 	cfg.Timeouts, cfg.Retry = applied.Timeouts, applied.Retry
 	cfg.DefaultMaxTokens, cfg.MaxSSELine = applied.DefaultMaxTokens, applied.MaxSSELine
 	s := &session{cfg: cfg, http: hs, url: chatURL(&cfg)}
-	s.price, s.priceKnown = httpapi.LookupPrice(cfg.Model, cfg.Pricing)
+	s.price, s.priceKnown = cfg.Config.Price()
 	return s, nil
 }
 

@@ -466,3 +466,27 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("Validate(minimal) = %v", err)
 	}
 }
+
+func TestRunnerOversize(t *testing.T) {
+	t.Run("sse line", func(t *testing.T) {
+		f := newFakeServer(t, testKey)
+		long := strings.Repeat("x", 4096)
+		f.push(scripted{status: 200, sse: true, body: "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"m\",\"usage\":{}}}\n\n" +
+			"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"" + long + "\"}}\n\n"})
+		r, _ := newTestRunner(t, f, func(c *Config) { c.MaxSSELine = 1024; c.Retry.NoRetries = true })
+		res := run(r, context.Background(), userBatch("hi", true))
+		if c := runners.Classify(res.err); c.Code != runners.CodeServerError {
+			t.Fatalf("oversize SSE line = %v, want server_error", res.err)
+		}
+	})
+	t.Run("unary body", func(t *testing.T) {
+		f := newFakeServer(t, testKey)
+		f.push(scripted{status: 200, body: `{"type":"message","content":[{"type":"text","text":"` + strings.Repeat("y", MaxResponseBody) + `"}]}`})
+		r, _ := newTestRunner(t, f, func(c *Config) { c.Retry.NoRetries = true })
+		res := run(r, context.Background(), userBatch("hi", false))
+		var e *messages.Error
+		if !errors.As(res.err, &e) || e.GetCode() != runners.CodeServerError || !strings.Contains(e.GetMessage(), "over 16 MiB") {
+			t.Fatalf("oversize body = %v, want server_error naming the limit", res.err)
+		}
+	})
+}

@@ -236,7 +236,10 @@ func retryable(e *messages.Error) bool {
 	case runners.CodeRateLimited, runners.CodeServerError, runners.CodeNetwork:
 		return true
 	case runners.CodeTimeout:
-		return e.GetScope() == "connect" || e.GetScope() == "first_token" || e.GetScope() == ""
+		switch e.GetScope() {
+		case "connect", "first_token", "network", "": // "" is a provider's 408
+			return true
+		}
 	}
 	return false
 }

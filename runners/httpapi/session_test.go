@@ -549,3 +549,30 @@ func TestErrorsAreTyped(t *testing.T) {
 		t.Fatalf("err = %#v", r.err)
 	}
 }
+
+func TestRetryable(t *testing.T) {
+	for _, tt := range []struct {
+		e    *messages.Error
+		want bool
+	}{
+		{&messages.Error{Code: runners.CodeRateLimited}, true},
+		{&messages.Error{Code: runners.CodeServerError}, true},
+		{&messages.Error{Code: runners.CodeNetwork}, true},
+		{&messages.Error{Code: runners.CodeTimeout}, true}, // 408
+		{&messages.Error{Code: runners.CodeTimeout, Scope: "connect"}, true},
+		{&messages.Error{Code: runners.CodeTimeout, Scope: "first_token"}, true},
+		{&messages.Error{Code: runners.CodeTimeout, Scope: "network"}, true},
+		{&messages.Error{Code: runners.CodeTimeout, Scope: "total"}, false},
+		{&messages.Error{Code: runners.CodeTimeout, Scope: "deadline"}, false},
+		{&messages.Error{Code: runners.CodeTimeout, Scope: "idle"}, false},
+		{&messages.Error{Code: runners.CodeUnauthorized}, false},
+		{&messages.Error{Code: runners.CodeBadRequest}, false},
+		{&messages.Error{Code: runners.CodeContentFiltered}, false},
+		{&messages.Error{Code: runners.CodeBudgetExceeded}, false},
+		{&messages.Error{Code: runners.CodeCancelled}, false},
+	} {
+		if got := retryable(tt.e); got != tt.want {
+			t.Errorf("retryable(%v/%q) = %v, want %v", tt.e.GetCode().Slug(), tt.e.GetScope(), got, tt.want)
+		}
+	}
+}

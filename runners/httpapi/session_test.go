@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -574,5 +575,38 @@ func TestRetryable(t *testing.T) {
 		if got := retryable(tt.e); got != tt.want {
 			t.Errorf("retryable(%v/%q) = %v, want %v", tt.e.GetCode().Slug(), tt.e.GetScope(), got, tt.want)
 		}
+	}
+}
+
+func TestHTTP2AndKeepAlive(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Proto)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	tlsCfg := srv.Client().Transport.(*http.Transport).TLSClientConfig
+	s, err := NewSession(Config{Provider: "test", Endpoint: srv.URL, Model: "m"}, SessionOptions{TLSConfig: tlsCfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.CloseIdleConnections()
+	var reused []bool
+	for range 2 {
+		resp, err := s.Do(context.Background(), func(ctx context.Context) (*http.Request, error) {
+			trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = append(reused, i.Reused) }}
+			return http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), "POST", srv.URL, strings.NewReader("{}"))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Close()
+		if string(b) != "HTTP/2.0" {
+			t.Errorf("protocol = %q, want HTTP/2.0", b)
+		}
+	}
+	if len(reused) != 2 || !reused[1] {
+		t.Errorf("connection reuse = %v, want the second request on the first connection", reused)
 	}
 }

@@ -2,6 +2,7 @@
 //
 //	actorinfer serve [--config FILE] [--listen ADDR] [--log-format text|json] [--log-level LEVEL]
 //	actorinfer validate --config FILE
+//	actorinfer train --out DIR [flags]
 //	actorinfer version
 package main
 
@@ -40,6 +41,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serveCmd(ctx, rest, stdout, stderr)
 	case "validate":
 		err = validateCmd(rest, stdout, stderr)
+	case "train":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		err = trainCmd(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 	case "help", "-h", "--help":
@@ -73,6 +78,7 @@ commands:
   serve      run the OpenAI-compatible gateway and the actor system
              (no --config: the embedded default config)
   validate   check a config file and exit
+  train      train a small llama2.c-format model on the built-in story corpus
   version    print the version
 `)
 }

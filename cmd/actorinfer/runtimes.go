@@ -7,7 +7,12 @@ import (
 	"github.com/actorinfer/actorinfer/actors"
 	"github.com/actorinfer/actorinfer/config"
 	"github.com/actorinfer/actorinfer/runners"
+	"github.com/actorinfer/actorinfer/runners/anthropic"
 	"github.com/actorinfer/actorinfer/runners/fake"
+	"github.com/actorinfer/actorinfer/runners/gemini"
+	"github.com/actorinfer/actorinfer/runners/httpapi"
+	"github.com/actorinfer/actorinfer/runners/local"
+	"github.com/actorinfer/actorinfer/runners/openai"
 )
 
 // deploymentSpec maps one [[deployment]] onto the actors' DeploymentSpec,
@@ -44,15 +49,94 @@ func deploymentSpec(d *config.Deployment, logger *slog.Logger) (*actors.Deployme
 }
 
 func runnerFactory(d *config.Deployment, logger *slog.Logger) (func(int) (runners.ModelRunner, error), error) {
+	log := logger.With("deployment", d.Name)
 	switch d.Runtime {
 	case runners.RuntimeFake:
 		return func(int) (runners.ModelRunner, error) {
 			return fake.New(fake.WithModel(d.Model)), nil
 		}, nil
+	case runners.RuntimeLocal:
+		cfg := local.Config{
+			ModelPath: d.ModelPath, TokenizerPath: d.TokenizerPath, Threads: d.Threads,
+			MaxBatch: d.MaxBatch, ContextLength: d.ContextLength, Model: d.Model,
+		}
+		if d.ChatTemplate == config.TemplateLlama2 {
+			cfg.ChatTemplate = local.TemplateLlama2
+		}
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+		return func(int) (runners.ModelRunner, error) { return local.New(cfg) }, nil
 	case runners.RuntimeCUDA:
-		return nil, fmt.Errorf("runtime %q needs a binary built with -tags cuda (go build -tags cuda ./cmd/actorinfer)", d.Runtime)
+		return cudaFactory(d, log)
+	case runners.RuntimeOpenAI, runners.RuntimeAzureOpenAI, runners.RuntimeLiteLLM:
+		cfg := openai.Config{Config: httpConfig(d), Runtime: d.Runtime,
+			APIVersion: d.APIVersion, AzureDeployment: d.AzureDeployment}
+		if d.Runtime == runners.RuntimeAzureOpenAI {
+			cfg.Auth = openai.AzureAuthAPIKey
+			if d.Auth == config.AuthEntra {
+				cfg.Auth, cfg.Token = openai.AzureAuthEntra, secret(d.Token)
+			}
+		}
+		return func(int) (runners.ModelRunner, error) {
+			return openai.New(openai.Static(cfg), openai.Options{Logger: log})
+		}, nil
+	case runners.RuntimeAnthropic:
+		cfg := anthropic.Config{Config: httpConfig(d)}
+		return func(int) (runners.ModelRunner, error) { return anthropic.New(cfg, anthropic.Options{}) }, nil
+	case runners.RuntimeGemini:
+		cfg := gemini.Config{Config: httpConfig(d)}
+		if d.IsVertex() {
+			cfg.Vertex, cfg.Project, cfg.Location = true, d.Project, d.Location
+			cfg.Token = gemini.SecretToken{Secret: secret(d.Token)}
+		}
+		return func(int) (runners.ModelRunner, error) { return gemini.New(cfg, gemini.Options{}) }, nil
 	}
 	return nil, fmt.Errorf("runtime %q is not available in this build", d.Runtime)
+}
+
+// httpConfig maps the keys every remote runtime shares.
+func httpConfig(d *config.Deployment) httpapi.Config {
+	c := httpapi.Config{
+		Provider: d.Transport().Provider,
+		Endpoint: d.Endpoint,
+		APIKey:   secret(d.APIKey),
+		Model:    d.Model,
+		Timeouts: httpapi.Timeouts{
+			Connect: d.Timeouts.Connect.Duration(), FirstToken: d.Timeouts.FirstToken.Duration(),
+			Idle: d.Timeouts.Idle.Duration(), Total: d.Timeouts.Total.Duration(),
+		},
+		Retry: httpapi.RetryPolicy{
+			MaxRetries: d.Retry.Retries(), NoRetries: d.Retry.Retries() == 0,
+			InitialBackoff: d.Retry.InitialBackoff.Duration(), MaxBackoff: d.Retry.MaxBackoff.Duration(),
+			IgnoreRetryAfter: !d.Retry.RespectsRetryAfter(),
+		},
+		NonIdempotent: !d.IsIdempotent(),
+		Headers:       d.Headers,
+	}
+	if rl := d.RateLimits.Runners(); rl != nil {
+		c.RateLimits = *rl
+	}
+	p := d.Pricing
+	if p == nil && d.Budget.UnknownPrice == config.PriceEstimate {
+		// Price models missing from the built-in table at estimate_price;
+		// the runner prefers its table when it knows the model.
+		p = d.Budget.EstimatePrice
+	}
+	if p != nil {
+		c.Pricing = &httpapi.Price{Input: p.Input, Output: p.Output, CachedInput: p.CachedInput, CacheWrite: p.CacheWrite}
+	}
+	return c
+}
+
+// secret maps a config secret reference onto the runners' form. Env and
+// file references stay references, so a session rebuild re-reads them.
+func secret(s config.Secret) httpapi.Secret {
+	if s.IsInline() {
+		v, _ := s.Resolve()
+		return httpapi.Secret{Inline: v}
+	}
+	return httpapi.Secret{FromEnv: s.FromEnv, FromFile: s.FromFile}
 }
 
 func budgetConfig(b config.Budget) actors.BudgetConfig {

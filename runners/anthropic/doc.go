@@ -11,9 +11,13 @@
 // Timeouts, Retry, NonIdempotent, RateLimits, Pricing, Headers,
 // DefaultMaxTokens and MaxSSELine. Its own fields are Version (the
 // anthropic-version header, default 2023-06-01) and Beta (anthropic-beta
-// flags). New validates it; SetConfig stages a new one for the next
-// RebuildSession (cause RemoteConfigChange), and requests in flight finish on
-// the old session.
+// flags). New takes a Source (Static for a fixed Config), validates what it
+// returns and resolves the credential; RebuildSession calls the Source again,
+// so a changed endpoint or timeout (cause RemoteConfigChange) or a rotated
+// key (RemoteAuthFailure) takes effect on a new session while requests in
+// flight finish on the old one. Options carry the clock, a logger (an
+// unknown price is logged once per session), the backoff jitter and the
+// dialer.
 //
 // # Request mapping
 //

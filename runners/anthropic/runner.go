@@ -3,11 +3,14 @@ package anthropic
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -78,28 +81,53 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Options are the parts of a Runner that are not configuration: the clock
-// (timeouts and backoff), the backoff jitter and the network dialer. The zero
-// value means the real clock, real randomness and the system dialer.
-type Options = httpapi.SessionOptions
+// Source returns the runner's configuration. The runner calls it in New
+// and on every RebuildSession, so a changed endpoint, timeout or credential
+// source takes effect on the next session (cause RemoteConfigChange).
+type Source func() (Config, error)
+
+// Static returns a Source that always returns cfg.
+func Static(cfg Config) Source { return func() (Config, error) { return cfg, nil } }
+
+// Options are a Runner's collaborators; the zero value is production.
+type Options struct {
+	// Clock times timeouts and backoff sleeps; nil means the real clock.
+	Clock clock.Clock
+	// Logger receives the runner's rare log lines (an unknown price, once
+	// per session); nil discards them. Secrets are never logged.
+	Logger *slog.Logger
+	// Jitter returns a random duration in [0, n] for the backoff; nil means
+	// math/rand/v2. Tests pin it.
+	Jitter func(n time.Duration) time.Duration
+	// DialContext and TLSConfig are passed to httpapi.SessionOptions (tests
+	// simulate unreachable hosts, trust a test CA).
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	TLSConfig   *tls.Config
+}
 
 // Runner is a runners.ModelRunner for the Anthropic Messages API. It is safe
 // for concurrent use. The zero value is not usable; use New.
 type Runner struct {
 	runners.Defaults
 
+	src    Source
 	opts   Options
 	jitter func(time.Duration) time.Duration
-	price  httpapi.Price
-	known  bool
 
-	mu   sync.Mutex // serialises rebuilds
-	cfg  atomic.Pointer[Config]
-	next atomic.Pointer[Config] // set by SetConfig, applied by RebuildSession
-	sess atomic.Pointer[httpapi.Session]
-	sink atomic.Pointer[func(*messages.RateLimitFeedback)]
-
+	mu       sync.Mutex // serialises rebuilds
+	cur      atomic.Pointer[state]
+	sink     atomic.Pointer[func(*messages.RateLimitFeedback)]
 	inFlight atomic.Int64
+}
+
+// state is one immutable session generation: configuration (defaults
+// applied), HTTP session and price.
+type state struct {
+	cfg      Config
+	sess     *httpapi.Session
+	price    httpapi.Price
+	known    bool
+	warnOnce sync.Once
 }
 
 var (
@@ -120,9 +148,12 @@ var errorTable = httpapi.NewErrorTable(string(runners.ProviderAnthropic),
 	map[string]runners.Code{"billing_error": runners.CodeForbidden},
 	httpapi.MessageRule{Contains: "exceed context limit", Code: runners.CodeContextLengthExceeded})
 
-// New validates cfg, resolves its credential and returns a runner.
-func New(cfg Config, opts Options) (*Runner, error) {
-	r := &Runner{opts: opts}
+// New reads the configuration from src, validates it, resolves the
+// credential and returns a runner. Errors are *messages.Error: bad_request
+// for an invalid configuration, unauthorized for a credential that cannot
+// be read; they name the field or the secret's source, never a secret.
+func New(src Source, opts Options) (*Runner, error) {
+	r := &Runner{src: src, opts: opts}
 	if r.opts.Clock == nil {
 		r.opts.Clock = clock.Real{}
 	}
@@ -135,64 +166,67 @@ func New(cfg Config, opts Options) (*Runner, error) {
 			return rand.N(n + 1)
 		}
 	}
-	if err := r.install(cfg); err != nil {
+	st, err := r.newState()
+	if err != nil {
 		return nil, err
 	}
+	r.cur.Store(st)
 	return r, nil
 }
 
-// install builds a session from cfg and makes it current.
-func (r *Runner) install(cfg Config) error {
+func configError(err error) *messages.Error {
+	return &messages.Error{Code: runners.CodeBadRequest, Provider: string(runners.ProviderAnthropic),
+		Message: "anthropic: configuration: " + httpapi.Sanitize(err.Error(), 1000)}
+}
+
+// newState reads the source and builds a session from it.
+func (r *Runner) newState() (*state, error) {
+	cfg, err := r.src()
+	if err != nil {
+		return nil, configError(err)
+	}
 	if err := cfg.Validate(); err != nil {
-		return err
+		return nil, configError(err)
 	}
 	cfg = cfg.withDefaults()
-	so := r.opts
-	so.Table = errorTable
-	so.RequireKey = true
-	so.OnRateLimit = r.report
-	s, err := httpapi.NewSession(cfg.Config, so)
+	s, err := httpapi.NewSession(cfg.Config, httpapi.SessionOptions{
+		Table:       errorTable,
+		Clock:       r.opts.Clock,
+		OnRateLimit: r.report,
+		RequireKey:  true,
+		Jitter:      r.jitter,
+		DialContext: r.opts.DialContext,
+		TLSConfig:   r.opts.TLSConfig,
+	})
 	if err != nil {
-		return err
+		return nil, &messages.Error{Code: runners.CodeUnauthorized, Provider: string(runners.ProviderAnthropic),
+			Message: "anthropic: session: " + httpapi.Sanitize(err.Error(), 1000)}
 	}
-	r.price, r.known = httpapi.LookupPrice(cfg.Model, cfg.Pricing)
-	r.cfg.Store(&cfg)
-	if old := r.sess.Swap(s); old != nil {
-		old.CloseIdleConnections()
-	}
-	return nil
+	// Carry httpapi's defaults back (timeouts, retries, MaxSSELine).
+	applied := s.Config()
+	cfg.Timeouts, cfg.Retry, cfg.MaxSSELine = applied.Timeouts, applied.Retry, applied.MaxSSELine
+	st := &state{cfg: cfg, sess: s}
+	st.price, st.known = cfg.Config.Price()
+	return st, nil
 }
 
-// SetConfig validates cfg and keeps it for the next RebuildSession, which
-// the supervisor runs with cause RemoteConfigChange. Requests in flight
-// finish on the old session.
-func (r *Runner) SetConfig(cfg Config) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	r.next.Store(&cfg)
-	return nil
-}
-
-// RebuildSession re-reads the credential and builds a new HTTP client from
-// the current configuration (or the one given to SetConfig). Streams in
-// flight finish on the old client.
+// RebuildSession re-reads the configuration from the Source, resolves the
+// credential again (a rotated key file takes effect) and swaps in a new
+// HTTP client. Streams in flight finish on the old client, whose idle
+// connections are closed. On error the old session stays in place and the
+// *messages.Error says why.
 func (r *Runner) RebuildSession(ctx context.Context, cause runners.SessionRebuildCause) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := ctx.Err(); err != nil {
+		return runners.AsError(err)
+	}
+	st, err := r.newState()
+	if err != nil {
 		return err
 	}
-	cfg := *r.cfg.Load()
-	if n := r.next.Load(); n != nil {
-		cfg = *n
-	}
-	if err := r.install(cfg); err != nil {
-		// The error names the field or secret source, never a secret.
-		return &messages.Error{Code: runners.CodeInternal, Provider: string(runners.ProviderAnthropic),
-			Message: fmt.Sprintf("anthropic: rebuilding the session (%s): %v", cause, err)}
-	}
-	r.next.CompareAndSwap(r.next.Load(), nil)
+	old := r.cur.Swap(st)
+	old.sess.CloseIdleConnections()
 	return nil
 }
 
@@ -206,15 +240,27 @@ func (r *Runner) TransportKind() runners.TransportKind {
 
 // RateLimits returns the configured limits, or nil when none is set.
 func (r *Runner) RateLimits() *runners.RateLimits {
-	c := r.cfg.Load()
-	return c.RateLimitsOrNil()
+	return r.cur.Load().cfg.RateLimitsOrNil()
 }
 
 // EstimateCostUSD returns the worst-case cost of batch: estimated input
 // tokens plus max_tokens (DefaultMaxTokens when unset) at the model's price,
-// or -1 when the model's price is unknown.
+// or -1 when the model's price is unknown (logged once per session).
 func (r *Runner) EstimateCostUSD(b *messages.ExecuteBatch) float64 {
-	return httpapi.EstimateCostUSD(b, r.price, r.known, r.cfg.Load().DefaultMaxTokens)
+	st := r.cur.Load()
+	if !st.known {
+		r.warnUnknownPrice(st)
+	}
+	return httpapi.EstimateCostUSD(b, st.price, st.known, st.cfg.DefaultMaxTokens)
+}
+
+func (r *Runner) warnUnknownPrice(st *state) {
+	st.warnOnce.Do(func() {
+		if r.opts.Logger != nil {
+			r.opts.Logger.Warn("model price unknown; costs are reported as unknown",
+				"provider", string(runners.ProviderAnthropic), "model", st.cfg.Model)
+		}
+	})
 }
 
 // SetRateLimitSink implements runners.RateLimitReporter: f receives the
@@ -244,9 +290,8 @@ func (r *Runner) Execute(ctx context.Context, b *messages.ExecuteBatch) (runners
 	if err := ctx.Err(); err != nil {
 		return nil, runners.AsError(err)
 	}
-	cfg := r.cfg.Load()
-	sess := r.sess.Load()
-	req, err := buildRequest(b, cfg.Model, cfg.DefaultMaxTokens)
+	st := r.cur.Load()
+	req, err := buildRequest(b, st.cfg.Model, st.cfg.DefaultMaxTokens)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +300,7 @@ func (r *Runner) Execute(ctx context.Context, b *messages.ExecuteBatch) (runners
 		return nil, runners.Errorf(runners.CodeBadRequest, "anthropic: encoding request: %v", err)
 	}
 	pipe, pctx := runners.NewPipe(ctx, 16)
-	x := &exchange{r: r, cfg: cfg, sess: sess, batch: b, body: body, stream: b.GetStream(), pipe: pipe, ctx: pctx}
+	x := &exchange{r: r, st: st, cfg: &st.cfg, sess: st.sess, batch: b, body: body, stream: b.GetStream(), pipe: pipe, ctx: pctx}
 	resp, rerr := x.send()
 	if rerr != nil {
 		pipe.Close()
@@ -269,6 +314,7 @@ func (r *Runner) Execute(ctx context.Context, b *messages.ExecuteBatch) (runners
 // exchange is one request and its answer.
 type exchange struct {
 	r      *Runner
+	st     *state
 	cfg    *Config
 	sess   *httpapi.Session
 	batch  *messages.ExecuteBatch
@@ -363,9 +409,10 @@ func (x *exchange) emit(c *messages.TokenChunk) bool {
 	c.Seq = x.seq
 	x.seq++
 	if c.GetFinishReason() != messages.FinishReason_FINISH_REASON_UNSPECIFIED {
-		if x.r.known {
-			c.CostUsd = x.r.price.Cost(c.GetUsage())
+		if x.st.known {
+			c.CostUsd = x.st.price.Cost(c.GetUsage())
 		} else {
+			x.r.warnUnknownPrice(x.st)
 			c.CostUnknown = true
 		}
 	}

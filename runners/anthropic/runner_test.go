@@ -3,6 +3,7 @@ package anthropic
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -72,7 +73,7 @@ func newTestRunner(t *testing.T, f *fakeServer, mod func(*Config)) (*Runner, *si
 	if mod != nil {
 		mod(&cfg)
 	}
-	r, err := New(cfg, Options{Clock: clk, Jitter: func(time.Duration) time.Duration { return 0 }})
+	r, err := New(Static(cfg), Options{Clock: clk, Jitter: func(time.Duration) time.Duration { return 0 }})
 	if err != nil {
 		t.Fatalf("New = %v", err)
 	}
@@ -405,11 +406,9 @@ func TestRunnerConfigChange(t *testing.T) {
 		t.Fatalf("first chunk = %v, %v", first, err)
 	}
 	nu := newFakeServer(t, testKey)
-	cfg := *r.cfg.Load()
+	cfg := r.cur.Load().cfg
 	cfg.Endpoint = nu.srv.URL
-	if err := r.SetConfig(cfg); err != nil {
-		t.Fatal(err)
-	}
+	r.src = Static(cfg) // what a config reload does to the Source
 	if err := r.RebuildSession(context.Background(), runners.RemoteConfigChange); err != nil {
 		t.Fatal(err)
 	}
@@ -439,9 +438,22 @@ func TestRunnerKindsLimitsCost(t *testing.T) {
 	if got := r.EstimateCostUSD(b); got < 0.015 || got > 0.016 {
 		t.Errorf("EstimateCostUSD = %v, want about 0.015", got)
 	}
-	u, _ := newTestRunner(t, f, func(c *Config) { c.Model = "claude-99" })
+	var logs strings.Builder
+	u, err := New(Static(Config{Config: httpapi.Config{Endpoint: f.srv.URL, Model: "claude-99", APIKey: httpapi.Secret{Inline: testKey}}}),
+		Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := u.EstimateCostUSD(b); got >= 0 {
 		t.Errorf("EstimateCostUSD(unknown model) = %v, want negative", got)
+	}
+	u.EstimateCostUSD(b)
+	if n := strings.Count(logs.String(), "price unknown"); n != 1 {
+		t.Errorf("unknown price logged %d times, want once:\n%s", n, logs.String())
+	}
+	fb, _ := newTestRunner(t, f, func(c *Config) { c.Model = "claude-99"; c.FallbackPricing = &httpapi.Price{Input: 1, Output: 2} })
+	if got := fb.EstimateCostUSD(b); got < 0.002 || got > 0.0021 {
+		t.Errorf("EstimateCostUSD(fallback price) = %v, want about 0.002", got)
 	}
 	res := run(u, context.Background(), userBatch("a", false))
 	if res.err != nil || !res.chunks[0].GetCostUnknown() {

@@ -19,9 +19,12 @@
 // The runner caches the token until a minute before its expiry; a 401 drops
 // it and the request is sent once more with a fresh one; a second 401 is an
 // unauthorized error (a RemoteAuthFailure session fault), and
-// RebuildSession fetches anew. SetConfig stages a new Config for the next
-// RebuildSession (cause RemoteConfigChange); requests in flight finish on
-// the old session.
+// RebuildSession fetches anew. New takes a Source (Static for a fixed
+// Config); RebuildSession calls it again, so a changed endpoint or timeout
+// (cause RemoteConfigChange) or a rotated key takes effect on a new session
+// while requests in flight finish on the old one. Options carry the clock,
+// a logger (an unknown price is logged once per session), the backoff
+// jitter and the dialer.
 //
 // # Request mapping
 //

@@ -3,11 +3,14 @@ package gemini
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -125,11 +128,29 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Options are the parts of a Runner that are not configuration: the clock
-// (timeouts, backoff and token expiry), the backoff jitter and the network
-// dialer. The zero value means the real clock, real randomness and the
-// system dialer.
-type Options = httpapi.SessionOptions
+// Source returns the runner's configuration. The runner calls it in New
+// and on every RebuildSession, so a changed endpoint, timeout, credential
+// source or token source takes effect on the next session.
+type Source func() (Config, error)
+
+// Static returns a Source that always returns cfg.
+func Static(cfg Config) Source { return func() (Config, error) { return cfg, nil } }
+
+// Options are a Runner's collaborators; the zero value is production.
+type Options struct {
+	// Clock times timeouts, backoff sleeps and token expiry; nil means the
+	// real clock.
+	Clock clock.Clock
+	// Logger receives the runner's rare log lines (an unknown price, once
+	// per session); nil discards them. Secrets are never logged.
+	Logger *slog.Logger
+	// Jitter returns a random duration in [0, n] for the backoff; nil means
+	// math/rand/v2. Tests pin it.
+	Jitter func(n time.Duration) time.Duration
+	// DialContext and TLSConfig are passed to httpapi.SessionOptions.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	TLSConfig   *tls.Config
+}
 
 // Runner is a runners.ModelRunner for Gemini, on the Gemini API (AI Studio)
 // or Vertex AI. It is safe for concurrent use. The zero value is not usable;
@@ -137,23 +158,25 @@ type Options = httpapi.SessionOptions
 type Runner struct {
 	runners.Defaults
 
+	src    Source
 	opts   Options
 	jitter func(time.Duration) time.Duration
 
 	mu    sync.Mutex // serialises rebuilds
 	st    atomic.Pointer[state]
-	next  atomic.Pointer[Config]
 	sink  atomic.Pointer[func(*messages.RateLimitFeedback)]
 	count atomic.Int64
 }
 
-// state is one session: its configuration, client, token cache and price.
+// state is one immutable session generation: configuration (defaults
+// applied), HTTP session, token cache and price.
 type state struct {
-	cfg    Config
-	sess   *httpapi.Session
-	tokens *tokenCache // nil unless Vertex with a Token
-	price  httpapi.Price
-	known  bool
+	cfg      Config
+	sess     *httpapi.Session
+	tokens   *tokenCache // nil unless Vertex with a Token
+	price    httpapi.Price
+	known    bool
+	warnOnce sync.Once
 }
 
 var (
@@ -161,9 +184,16 @@ var (
 	_ runners.RateLimitReporter = (*Runner)(nil)
 )
 
-// New validates cfg, resolves its credential and returns a runner.
-func New(cfg Config, opts Options) (*Runner, error) {
-	r := &Runner{opts: opts}
+// tokenFetchTimeout bounds the token fetch of a session build.
+const tokenFetchTimeout = time.Minute
+
+// New reads the configuration from src, validates it, resolves the
+// credential (or fetches a first Vertex token) and returns a runner. Errors
+// are *messages.Error: bad_request for an invalid configuration,
+// unauthorized for a credential or token that cannot be had; they name the
+// field or the source, never a secret.
+func New(src Source, opts Options) (*Runner, error) {
+	r := &Runner{src: src, opts: opts}
 	if r.opts.Clock == nil {
 		r.opts.Clock = clock.Real{}
 	}
@@ -176,80 +206,85 @@ func New(cfg Config, opts Options) (*Runner, error) {
 			return rand.N(n + 1)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), tokenFetchTimeout)
-	defer cancel()
-	if err := r.install(ctx, cfg); err != nil {
+	st, err := r.newState(context.Background())
+	if err != nil {
 		return nil, err
 	}
+	r.st.Store(st)
 	return r, nil
 }
 
-// tokenFetchTimeout bounds the token fetch of New.
-const tokenFetchTimeout = time.Minute
+func configError(err error) *messages.Error {
+	return &messages.Error{Code: runners.CodeBadRequest, Provider: string(runners.ProviderGemini),
+		Message: "gemini: configuration: " + httpapi.Sanitize(err.Error(), 1000)}
+}
 
-func (r *Runner) install(ctx context.Context, cfg Config) error {
+func credentialError(err error) *messages.Error {
+	return &messages.Error{Code: runners.CodeUnauthorized, Provider: string(runners.ProviderGemini),
+		Message: "gemini: session: " + httpapi.Sanitize(err.Error(), 1000)}
+}
+
+// newState reads the source and builds a session from it.
+func (r *Runner) newState(ctx context.Context) (*state, error) {
+	cfg, err := r.src()
+	if err != nil {
+		return nil, configError(err)
+	}
 	if err := cfg.Validate(); err != nil {
-		return err
+		return nil, configError(err)
 	}
 	cfg = cfg.withDefaults()
-	so := r.opts
-	so.Table = errorTable
-	so.RequireKey = !cfg.Vertex
-	so.OnRateLimit = r.report
-	s, err := httpapi.NewSession(cfg.Config, so)
+	s, err := httpapi.NewSession(cfg.Config, httpapi.SessionOptions{
+		Table:       errorTable,
+		Clock:       r.opts.Clock,
+		OnRateLimit: r.report,
+		RequireKey:  !cfg.Vertex,
+		Jitter:      r.jitter,
+		DialContext: r.opts.DialContext,
+		TLSConfig:   r.opts.TLSConfig,
+	})
 	if err != nil {
-		return err
+		return nil, credentialError(err)
 	}
 	// Google puts the retry delay of a 429 in the body (RetryInfo), not in
-	// a header: surface it as one for the session's retry loop.
+	// a header: surface it as one for the session's retry loop. The client
+	// is not in use yet.
 	s.Client().Transport = retryInfoTransport{base: s.Client().Transport}
+	applied := s.Config()
+	cfg.Timeouts, cfg.Retry = applied.Timeouts, applied.Retry
+	cfg.DefaultMaxTokens, cfg.MaxSSELine = applied.DefaultMaxTokens, applied.MaxSSELine
 	st := &state{cfg: cfg, sess: s}
-	st.price, st.known = httpapi.LookupPrice(cfg.Model, cfg.Pricing)
+	st.price, st.known = cfg.Config.Price()
 	if cfg.Vertex && cfg.Token != nil {
 		st.tokens = &tokenCache{src: cfg.Token, now: r.opts.Clock.Now}
+		tctx, cancel := context.WithTimeout(ctx, tokenFetchTimeout)
+		defer cancel()
 		// Fetch now, so that a broken source fails the build.
-		if _, err := st.tokens.get(ctx); err != nil {
-			return fmt.Errorf("gemini: token: %w", err)
+		if _, err := st.tokens.get(tctx); err != nil {
+			s.CloseIdleConnections()
+			return nil, credentialError(fmt.Errorf("token: %w", err))
 		}
 	}
-	if old := r.st.Swap(st); old != nil {
-		old.sess.CloseIdleConnections()
-	}
-	return nil
+	return st, nil
 }
 
-// SetConfig validates cfg and keeps it for the next RebuildSession, which
-// the supervisor runs with cause RemoteConfigChange. Requests in flight
-// finish on the old session.
-func (r *Runner) SetConfig(cfg Config) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	r.next.Store(&cfg)
-	return nil
-}
-
-// RebuildSession re-reads the credential (the API key, or a fresh token
-// from the token source) and builds a new HTTP client from the current
-// configuration (or the one given to SetConfig). Streams in flight finish
-// on the old client.
+// RebuildSession re-reads the configuration from the Source, resolves the
+// credential again (a rotated key file takes effect; a Vertex token is
+// fetched anew) and swaps in a new HTTP client. Streams in flight finish on
+// the old client. On error the old session stays in place and the
+// *messages.Error says why.
 func (r *Runner) RebuildSession(ctx context.Context, cause runners.SessionRebuildCause) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return runners.AsError(err)
 	}
-	cfg := r.st.Load().cfg
-	n := r.next.Load()
-	if n != nil {
-		cfg = *n
+	st, err := r.newState(ctx)
+	if err != nil {
+		return err
 	}
-	if err := r.install(ctx, cfg); err != nil {
-		// The error names the field or secret source, never a secret.
-		return &messages.Error{Code: runners.CodeInternal, Provider: string(runners.ProviderGemini),
-			Message: fmt.Sprintf("gemini: rebuilding the session (%s): %v", cause, err)}
-	}
-	r.next.CompareAndSwap(n, nil)
+	old := r.st.Swap(st)
+	old.sess.CloseIdleConnections()
 	return nil
 }
 
@@ -263,20 +298,32 @@ func (r *Runner) TransportKind() runners.TransportKind {
 
 // RateLimits returns the configured limits, or nil when none is set.
 func (r *Runner) RateLimits() *runners.RateLimits {
-	c := r.st.Load().cfg
-	return c.RateLimitsOrNil()
+	return r.st.Load().cfg.RateLimitsOrNil()
 }
 
 // EstimateCostUSD returns the worst-case cost of batch: estimated input
 // tokens plus max_tokens (MaxOutputTokens, else DefaultMaxTokens, when
-// unset) at the model's price, or -1 when the price is unknown.
+// unset) at the model's price, or -1 when the price is unknown (logged once
+// per session).
 func (r *Runner) EstimateCostUSD(b *messages.ExecuteBatch) float64 {
 	st := r.st.Load()
+	if !st.known {
+		r.warnUnknownPrice(st)
+	}
 	out := st.cfg.MaxOutputTokens
 	if out <= 0 {
-		out = st.sess.Config().DefaultMaxTokens
+		out = st.cfg.DefaultMaxTokens
 	}
 	return httpapi.EstimateCostUSD(b, st.price, st.known, out)
+}
+
+func (r *Runner) warnUnknownPrice(st *state) {
+	st.warnOnce.Do(func() {
+		if r.opts.Logger != nil {
+			r.opts.Logger.Warn("model price unknown; costs are reported as unknown",
+				"provider", string(runners.ProviderGemini), "model", st.cfg.Model)
+		}
+	})
 }
 
 // SetRateLimitSink implements runners.RateLimitReporter: f receives the
@@ -465,6 +512,7 @@ func (x *exchange) emit(c *messages.TokenChunk) bool {
 		if x.st.known {
 			c.CostUsd = x.st.price.Cost(c.GetUsage())
 		} else {
+			x.r.warnUnknownPrice(x.st)
 			c.CostUnknown = true
 		}
 	}

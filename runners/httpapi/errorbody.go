@@ -251,10 +251,10 @@ func isKeyByte(c byte) bool {
 // describeNonJSON summarizes a non-JSON body for an error message: an HTML
 // page's <title>, otherwise its first words, sanitized.
 func describeNonJSON(body []byte, secrets []string) string {
-	lower := bytes.ToLower(body)
+	lower := asciiLower(body) // same length as body, unlike bytes.ToLower on invalid UTF-8
 	if i := bytes.Index(lower, []byte("<title>")); i >= 0 {
 		rest := body[i+len("<title>"):]
-		if j := bytes.Index(bytes.ToLower(rest), []byte("</title>")); j >= 0 {
+		if j := bytes.Index(lower[i+len("<title>"):], []byte("</title>")); j >= 0 {
 			return "HTML page titled " + strconvQuote(Sanitize(string(rest[:j]), 120, secrets...))
 		}
 	}
@@ -262,6 +262,19 @@ func describeNonJSON(body []byte, secrets []string) string {
 		return "HTML page"
 	}
 	return strconvQuote(Sanitize(string(body[:min(len(body), 1024)]), 120, secrets...))
+}
+
+// asciiLower returns a copy of b with ASCII letters lowered and every other
+// byte unchanged, so that indices into it are indices into b.
+func asciiLower(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
 }
 
 func strconvQuote(s string) string { return "\"" + strings.ReplaceAll(s, "\"", "'") + "\"" }

@@ -26,7 +26,7 @@ func TestConformance(t *testing.T) {
 			f := newFakeServer(t, "sk-ant-first-000000")
 			cfg := Config{Config: httpapi.Config{Endpoint: f.srv.URL, Model: "claude-sonnet-4-5-20250929",
 				APIKey: httpapi.Secret{FromFile: keyFile}, Retry: httpapi.RetryPolicy{NoRetries: true}}}
-			r, err := New(Static(cfg), Options{})
+			r, err := New((cfg), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

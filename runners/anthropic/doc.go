@@ -11,11 +11,12 @@
 // Timeouts, Retry, NonIdempotent, RateLimits, Pricing, Headers,
 // DefaultMaxTokens and MaxSSELine. Its own fields are Version (the
 // anthropic-version header, default 2023-06-01) and Beta (anthropic-beta
-// flags). New takes a Source (Static for a fixed Config), validates what it
-// returns and resolves the credential; RebuildSession calls the Source again,
-// so a changed endpoint or timeout (cause RemoteConfigChange) or a rotated
-// key (RemoteAuthFailure) takes effect on a new session while requests in
-// flight finish on the old one. Options carry the clock, a logger (an
+// flags). New validates a Config and resolves the credential; every
+// RebuildSession resolves it again, so a rotated key file takes effect
+// (RemoteAuthFailure). NewWithSource takes a Source instead, which
+// RebuildSession also calls again, so a reloaded endpoint or timeout takes
+// effect too (RemoteConfigChange). Requests in flight finish on the old
+// session. Options carry the clock, a logger (an
 // unknown price is logged once per session), the backoff jitter and the
 // dialer.
 //

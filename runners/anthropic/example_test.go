@@ -23,7 +23,7 @@ func Example() {
 	}))
 	defer srv.Close()
 
-	r, err := anthropic.New(anthropic.Static(anthropic.Config{Config: httpapi.Config{
+	r, err := anthropic.New((anthropic.Config{Config: httpapi.Config{
 		Endpoint: srv.URL, // default https://api.anthropic.com
 		Model:    "claude-sonnet-4-20250514",
 		APIKey:   httpapi.Secret{Inline: "sk-ant-example"}, // { from_env = "ANTHROPIC_API_KEY" } in production

@@ -81,8 +81,8 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Source returns the runner's configuration. The runner calls it in New
-// and on every RebuildSession, so a changed endpoint, timeout or credential
+// Source returns the runner's configuration. The runner calls it in
+// NewWithSource // and on every RebuildSession, so a changed endpoint, timeout or credential
 // source takes effect on the next session (cause RemoteConfigChange).
 type Source func() (Config, error)
 
@@ -148,11 +148,18 @@ var errorTable = httpapi.NewErrorTable(string(runners.ProviderAnthropic),
 	map[string]runners.Code{"billing_error": runners.CodeForbidden},
 	httpapi.MessageRule{Contains: "exceed context limit", Code: runners.CodeContextLengthExceeded})
 
-// New reads the configuration from src, validates it, resolves the
-// credential and returns a runner. Errors are *messages.Error: bad_request
-// for an invalid configuration, unauthorized for a credential that cannot
-// be read; they name the field or the secret's source, never a secret.
-func New(src Source, opts Options) (*Runner, error) {
+// New validates cfg, resolves its credential and returns a runner whose
+// RebuildSession re-reads the credential (a rotated key file takes effect).
+// It is NewWithSource(Static(cfg), opts).
+func New(cfg Config, opts Options) (*Runner, error) { return NewWithSource(Static(cfg), opts) }
+
+// NewWithSource reads the configuration from src, validates it, resolves
+// the credential and returns a runner; RebuildSession calls src again, so a
+// reloaded configuration takes effect. Errors are *messages.Error:
+// bad_request for an invalid configuration, unauthorized for a credential
+// that cannot be read; they name the field or the secret's source, never a
+// secret.
+func NewWithSource(src Source, opts Options) (*Runner, error) {
 	r := &Runner{src: src, opts: opts}
 	if r.opts.Clock == nil {
 		r.opts.Clock = clock.Real{}

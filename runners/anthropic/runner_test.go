@@ -73,7 +73,7 @@ func newTestRunner(t *testing.T, f *fakeServer, mod func(*Config)) (*Runner, *si
 	if mod != nil {
 		mod(&cfg)
 	}
-	r, err := New(Static(cfg), Options{Clock: clk, Jitter: func(time.Duration) time.Duration { return 0 }})
+	r, err := New((cfg), Options{Clock: clk, Jitter: func(time.Duration) time.Duration { return 0 }})
 	if err != nil {
 		t.Fatalf("New = %v", err)
 	}
@@ -439,7 +439,7 @@ func TestRunnerKindsLimitsCost(t *testing.T) {
 		t.Errorf("EstimateCostUSD = %v, want about 0.015", got)
 	}
 	var logs strings.Builder
-	u, err := New(Static(Config{Config: httpapi.Config{Endpoint: f.srv.URL, Model: "claude-99", APIKey: httpapi.Secret{Inline: testKey}}}),
+	u, err := New((Config{Config: httpapi.Config{Endpoint: f.srv.URL, Model: "claude-99", APIKey: httpapi.Secret{Inline: testKey}}}),
 		Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)

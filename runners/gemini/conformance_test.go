@@ -32,7 +32,7 @@ func TestConformance(t *testing.T) {
 					t.Fatal(err)
 				}
 				f := newFakeServer(t, "AIza-first-000000", false)
-				r, err := New(Static(Config{Config: httpapi.Config{Endpoint: f.srv.URL, Model: "gemini-2.5-flash",
+				r, err := New((Config{Config: httpapi.Config{Endpoint: f.srv.URL, Model: "gemini-2.5-flash",
 					APIKey: httpapi.Secret{FromFile: keyFile}, Retry: httpapi.RetryPolicy{NoRetries: true}}}), Options{})
 				if err != nil {
 					t.Fatal(err)
@@ -64,7 +64,7 @@ func TestConformance(t *testing.T) {
 					t.Fatal(err)
 				}
 				f := newFakeServer(t, "ya29.first", true)
-				r, err := New(Static(Config{Config: httpapi.Config{Endpoint: f.srv.URL, Model: "gemini-2.5-pro",
+				r, err := New((Config{Config: httpapi.Config{Endpoint: f.srv.URL, Model: "gemini-2.5-pro",
 					Retry: httpapi.RetryPolicy{NoRetries: true}}, Vertex: true, Project: "test-project",
 					Location: "us-central1", Token: SecretToken{Secret: httpapi.Secret{FromFile: tokFile}}}), Options{})
 				if err != nil {

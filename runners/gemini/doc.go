@@ -19,10 +19,11 @@
 // The runner caches the token until a minute before its expiry; a 401 drops
 // it and the request is sent once more with a fresh one; a second 401 is an
 // unauthorized error (a RemoteAuthFailure session fault), and
-// RebuildSession fetches anew. New takes a Source (Static for a fixed
-// Config); RebuildSession calls it again, so a changed endpoint or timeout
-// (cause RemoteConfigChange) or a rotated key takes effect on a new session
-// while requests in flight finish on the old one. Options carry the clock,
+// RebuildSession fetches anew. New validates a Config and resolves the
+// credential; every RebuildSession resolves it again (a rotated key file
+// takes effect). NewWithSource takes a Source instead, which RebuildSession
+// also calls again, so a reloaded endpoint or timeout takes effect too
+// (RemoteConfigChange). Requests in flight finish on the old session. Options carry the clock,
 // a logger (an unknown price is logged once per session), the backoff
 // jitter and the dialer.
 //

@@ -24,7 +24,7 @@ func Example() {
 	}))
 	defer srv.Close()
 
-	r, err := gemini.New(gemini.Static(gemini.Config{Config: httpapi.Config{
+	r, err := gemini.New((gemini.Config{Config: httpapi.Config{
 		Endpoint: srv.URL, // default https://generativelanguage.googleapis.com
 		Model:    "gemini-2.0-flash",
 		APIKey:   httpapi.Secret{Inline: "AIza-example"}, // { from_env = "GEMINI_API_KEY" } in production

@@ -128,8 +128,8 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Source returns the runner's configuration. The runner calls it in New
-// and on every RebuildSession, so a changed endpoint, timeout, credential
+// Source returns the runner's configuration. The runner calls it in
+// NewWithSource // and on every RebuildSession, so a changed endpoint, timeout, credential
 // source or token source takes effect on the next session.
 type Source func() (Config, error)
 
@@ -187,12 +187,18 @@ var (
 // tokenFetchTimeout bounds the token fetch of a session build.
 const tokenFetchTimeout = time.Minute
 
-// New reads the configuration from src, validates it, resolves the
-// credential (or fetches a first Vertex token) and returns a runner. Errors
-// are *messages.Error: bad_request for an invalid configuration,
+// New validates cfg, resolves its credential (or fetches a first Vertex
+// token) and returns a runner whose RebuildSession re-reads the credential.
+// It is NewWithSource(Static(cfg), opts).
+func New(cfg Config, opts Options) (*Runner, error) { return NewWithSource(Static(cfg), opts) }
+
+// NewWithSource reads the configuration from src, validates it, resolves
+// the credential (or fetches a first Vertex token) and returns a runner;
+// RebuildSession calls src again, so a reloaded configuration takes effect.
+// Errors are *messages.Error: bad_request for an invalid configuration,
 // unauthorized for a credential or token that cannot be had; they name the
 // field or the source, never a secret.
-func New(src Source, opts Options) (*Runner, error) {
+func NewWithSource(src Source, opts Options) (*Runner, error) {
 	r := &Runner{src: src, opts: opts}
 	if r.opts.Clock == nil {
 		r.opts.Clock = clock.Real{}

@@ -75,7 +75,7 @@ func newTestRunner(t *testing.T, f *fakeServer, mod func(*Config)) (*Runner, *si
 	if mod != nil {
 		mod(&cfg)
 	}
-	r, err := New(Static(cfg), Options{Clock: clk, Jitter: func(time.Duration) time.Duration { return 0 }})
+	r, err := New((cfg), Options{Clock: clk, Jitter: func(time.Duration) time.Duration { return 0 }})
 	if err != nil {
 		t.Fatalf("New = %v", err)
 	}
@@ -398,7 +398,7 @@ func TestVertexToken(t *testing.T) {
 	})
 	cfg := Config{Config: httpapi.Config{Endpoint: f.srv.URL, Model: "gemini-2.5-flash"},
 		Vertex: true, Project: "test-project", Location: "us-central1", Token: src}
-	r, err := New(Static(cfg), Options{Clock: clk, Jitter: func(time.Duration) time.Duration { return 0 }})
+	r, err := New((cfg), Options{Clock: clk, Jitter: func(time.Duration) time.Duration { return 0 }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +452,7 @@ func TestVertexToken(t *testing.T) {
 func TestVertexTokenFailure(t *testing.T) {
 	f := newFakeServer(t, "t", true)
 	broken := TokenFunc(func(context.Context) (Token, error) { return Token{}, errors.New("metadata server unreachable") })
-	_, err := New(Static(Config{Config: httpapi.Config{Endpoint: f.srv.URL, Model: "gemini-2.5-flash"},
+	_, err := New((Config{Config: httpapi.Config{Endpoint: f.srv.URL, Model: "gemini-2.5-flash"},
 		Vertex: true, Project: "test-project", Location: "us-central1", Token: broken}), Options{})
 	if err == nil {
 		t.Fatal("New with a broken token source = nil, want an error")

@@ -225,31 +225,41 @@ func TestRunnerErrors(t *testing.T) {
 }
 
 func TestRunner429RetryAfterThenSuccess(t *testing.T) {
-	f := newFakeServer(t, testKey)
-	f.push(scripted{status: 429, header: http.Header{"Retry-After": {"7"}, "Anthropic-Ratelimit-Requests-Remaining": {"0"}},
-		body: `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`})
-	r, clk := newTestRunner(t, f, nil)
-	var mu sync.Mutex
-	var reports []*messages.RateLimitFeedback
-	r.SetRateLimitSink(func(fb *messages.RateLimitFeedback) { mu.Lock(); reports = append(reports, fb); mu.Unlock() })
-	done := await(func() result { return run(r, context.Background(), userBatch("x y", true)) })
-	clk.waitArmed(t, 7*time.Second)
-	clk.Advance(6 * time.Second)
-	if n := f.count(); n != 1 {
-		t.Fatalf("requests before the hint elapsed = %d, want 1", n)
-	}
-	clk.Advance(time.Second)
-	res := wait(t, done)
-	if res.err != nil || joined(res.chunks) != "x y" {
-		t.Fatalf("after 429 = %q, %v", joined(res.chunks), res.err)
-	}
-	if f.count() != 2 {
-		t.Errorf("requests = %d, want 2", f.count())
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(reports) == 0 || reports[0].GetRetryAfterMs() != 7000 || reports[0].GetRemainingRequests() != 0 {
-		t.Errorf("rate-limit reports = %v, want retry 7000 ms, 0 requests remaining first", reports)
+	start := time.Date(2025, 8, 21, 12, 40, 0, 0, time.UTC) // newTestRunner's clock
+	for name, h := range map[string]http.Header{
+		"delta seconds": {"Retry-After": {"7"}},
+		"milliseconds":  {"Retry-After-Ms": {"7000"}},
+		"http date":     {"Retry-After": {start.Add(7 * time.Second).Format(http.TimeFormat)}},
+		"reset header": {"Anthropic-Ratelimit-Requests-Remaining": {"0"},
+			"Anthropic-Ratelimit-Requests-Reset": {start.Add(7 * time.Second).Format(time.RFC3339)}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFakeServer(t, testKey)
+			f.push(scripted{status: 429, header: h, body: `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}`})
+			r, clk := newTestRunner(t, f, nil)
+			var mu sync.Mutex
+			var reports []*messages.RateLimitFeedback
+			r.SetRateLimitSink(func(fb *messages.RateLimitFeedback) { mu.Lock(); reports = append(reports, fb); mu.Unlock() })
+			done := await(func() result { return run(r, context.Background(), userBatch("x y", true)) })
+			clk.waitArmed(t, 7*time.Second)
+			clk.Advance(6 * time.Second)
+			if n := f.count(); n != 1 {
+				t.Fatalf("requests before the hint elapsed = %d, want 1", n)
+			}
+			clk.Advance(time.Second)
+			res := wait(t, done)
+			if res.err != nil || joined(res.chunks) != "x y" {
+				t.Fatalf("after 429 = %q, %v", joined(res.chunks), res.err)
+			}
+			if f.count() != 2 {
+				t.Errorf("requests = %d, want 2", f.count())
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(reports) == 0 || reports[0].GetRetryAfterMs() != 7000 {
+				t.Errorf("rate-limit reports = %v, want a 7000 ms retry hint first", reports)
+			}
+		})
 	}
 }
 

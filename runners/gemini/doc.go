@@ -69,7 +69,9 @@
 // finishReason: STOP → stop (tool_calls when the answer made calls);
 // MAX_TOKENS → length; SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT,
 // SPII and the IMAGE_* variants → content_filter, or a content_filtered
-// error when nothing was produced; others → stop. promptFeedback.blockReason
+// error when nothing was produced; MALFORMED_FUNCTION_CALL and
+// UNEXPECTED_TOOL_CALL with nothing produced → a retryable server_error;
+// others → stop. promptFeedback.blockReason
 // without candidates → content_filtered error.
 //
 // usageMetadata: InputTokens = promptTokenCount + toolUsePromptTokenCount,

@@ -119,6 +119,13 @@ func (s *streamState) finish() (*messages.TokenChunk, error) {
 		e.Provider = string(runners.ProviderGemini)
 		return nil, e
 	}
+	if (s.reason == "MALFORMED_FUNCTION_CALL" || s.reason == "UNEXPECTED_TOOL_CALL") && !s.produced {
+		// The model failed to form a call and said nothing: a transient
+		// model failure, retryable before the first chunk.
+		e := runners.Errorf(runners.CodeServerError, "gemini: the model produced no usable output (finishReason %s)", s.reason)
+		e.Provider = string(runners.ProviderGemini)
+		return nil, e
+	}
 	if fr == messages.FinishReason_FINISH_REASON_STOP && s.nTools > 0 {
 		fr = messages.FinishReason_FINISH_REASON_TOOL_CALLS
 	}

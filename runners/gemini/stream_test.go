@@ -152,3 +152,14 @@ func TestBlockedWithoutOutput(t *testing.T) {
 		t.Fatalf("SAFETY with no output = %v, want content_filtered", err)
 	}
 }
+
+func TestMalformedFunctionCallWithoutOutput(t *testing.T) {
+	var s streamState
+	if _, err := s.chunk([]byte(`{"candidates":[{"content":{"parts":[]},"finishReason":"MALFORMED_FUNCTION_CALL","index":0}]}`), testErrors); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.finish()
+	if c := runners.Classify(err); c.Code != runners.CodeServerError || !c.Retryable {
+		t.Fatalf("MALFORMED_FUNCTION_CALL with no output = %v, want a retryable server_error", err)
+	}
+}

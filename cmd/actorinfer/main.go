@@ -45,6 +45,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
 		err = trainCmd(ctx, rest, stdout, stderr)
+	case "bench":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		err = benchCmd(ctx, rest, stdout, stderr)
+	case "bench-proxy":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		err = benchProxyCmd(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 	case "help", "-h", "--help":
@@ -79,6 +87,7 @@ commands:
              (no --config: the embedded default config)
   validate   check a config file and exit
   train      train a small llama2.c-format model on the built-in story corpus
+  bench      measure what the gateway adds over an upstream (latency, req/s per core, RSS)
   version    print the version
 `)
 }

@@ -512,3 +512,21 @@ func TestRunnerOversize(t *testing.T) {
 		}
 	})
 }
+
+func TestRunnerOverloadedEventAfterFirstChunk(t *testing.T) {
+	f := newFakeServer(t, testKey)
+	f.push(scripted{status: 200, sse: true, body: "event: message_start\n" +
+		"data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude-sonnet-4-20250514\",\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n" +
+		"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Partial\"}}\n\n" +
+		"event: error\ndata: {\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": \"Overloaded\"}}\n\n"})
+	r, _ := newTestRunner(t, f, nil)
+	res := run(r, context.Background(), userBatch("x", true))
+	var e *messages.Error
+	if !errors.As(res.err, &e) || e.GetCode() != runners.CodeServerError || !e.GetAfterFirstChunk() {
+		t.Fatalf("overloaded_error after text = %v, want an in-band server_error", res.err)
+	}
+	if joined(res.chunks) != "Partial" || f.count() != 1 {
+		t.Errorf("text = %q after %d requests, want %q after 1 (never re-run)", joined(res.chunks), f.count(), "Partial")
+	}
+}

@@ -42,7 +42,7 @@ type runFinished struct {
 	requestID string
 	replica   int
 	usage     *messages.Usage
-	costUSD   float64
+	costUSD   float64 // negative: unknown (the budget charges the reservation)
 	chunks    int
 	err       *messages.Error // nil on success
 	fault     runners.SessionRebuildCause
@@ -274,6 +274,9 @@ func (p *pump) run() {
 	seq++
 	last.RequestId, last.Seq, last.Deployment = p.requestID, seq, p.name
 	fin.usage, fin.costUSD = last.GetUsage(), last.GetCostUsd()
+	if last.GetCostUnknown() {
+		fin.costUSD = -1 // the budget charges the reservation
+	}
 	fin.chunks++
 	p.system.Root.Send(p.replyTo, last)
 	p.system.Root.Send(p.parent, fin)

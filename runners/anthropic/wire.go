@@ -106,16 +106,6 @@ type usage struct {
 	CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
 }
 
-// errorBody is {"type":"error","error":{"type":...,"message":...}}, the
-// body of every error response and the data of an SSE "error" event.
-type errorBody struct {
-	Type  string `json:"type"`
-	Error *struct {
-		Type    string `json:"type"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
 // streamEvent is the data of one SSE event; Type repeats the event name.
 type streamEvent struct {
 	Type         string    `json:"type"`

@@ -127,10 +127,3 @@ func (c *tokenCache) invalidate(bad string) {
 		c.tok = Token{}
 	}
 }
-
-// current returns the cached token, for redaction ("" when none).
-func (c *tokenCache) current() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.tok.Value
-}

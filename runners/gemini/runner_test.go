@@ -552,3 +552,25 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("vertex endpoint = %s", got)
 	}
 }
+
+func TestURLs(t *testing.T) {
+	for _, tc := range []struct {
+		cfg    Config
+		method string
+		want   string
+	}{
+		{Config{Config: httpapi.Config{Model: "models/gemini-2.0-flash"}}, "generateContent",
+			"https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:generateContent"},
+		{Config{Config: httpapi.Config{Model: "gemini-2.5-pro"}, Vertex: true, Project: "my-proj", Location: "global"}, "streamGenerateContent",
+			"https://aiplatform.googleapis.com/v1/projects/my-proj/locations/global/publishers/google/models/gemini-2.5-pro:streamGenerateContent?alt=sse"},
+		{Config{Config: httpapi.Config{Model: "gemini-2.5-flash"}, Vertex: true, Project: "p", Location: "europe-west4"}, "generateContent",
+			"https://europe-west4-aiplatform.googleapis.com/v1/projects/p/locations/europe-west4/publishers/google/models/gemini-2.5-flash:generateContent"},
+		{Config{Config: httpapi.Config{Model: "gemini-2.0-flash", Endpoint: "https://proxy.example/gemini/"}, APIVersion: "v1"}, "generateContent",
+			"https://proxy.example/gemini/v1/models/gemini-2.0-flash:generateContent"},
+	} {
+		st := &state{cfg: tc.cfg.withDefaults()}
+		if got := st.url(tc.method); got != tc.want {
+			t.Errorf("url(%+v) = %s, want %s", tc.cfg, got, tc.want)
+		}
+	}
+}

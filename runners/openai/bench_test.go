@@ -2,11 +2,16 @@ package openai
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/actorinfer/actorinfer/messages"
@@ -89,4 +94,74 @@ func FuzzChunk(f *testing.F) {
 		}
 		st.absorb(&c, true)
 	})
+}
+
+// FuzzStream feeds arbitrary bytes to the runner as an SSE response body:
+// the stream must end either complete (finish reason and usage on the last
+// chunk only) or with a typed error, never hang or panic.
+func FuzzStream(f *testing.F) {
+	for _, name := range []string{"stream_text.sse", "stream_tool_calls.sse", "stream_error.sse", "azure_stream_content_filter.sse", "compat_stream_no_usage.sse", "malformed_chunk.sse"} {
+		if b, err := os.ReadFile(filepath.Join(goldenDir, name)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("data: [DONE]\n\n"))
+	f.Add([]byte("event: error\ndata: {}\n\n"))
+	f.Fuzz(checkStreamBody)
+}
+
+// fuzzTarget is one server and runner shared by FuzzStream's inputs (the
+// fuzz function runs them one at a time), so that fuzzing does not churn
+// sockets.
+var fuzzTarget struct {
+	once sync.Once
+	body atomic.Pointer[[]byte]
+	r    *Runner
+	err  error
+}
+
+// checkStreamBody is FuzzStream's check of one body.
+func checkStreamBody(t *testing.T, body []byte) {
+	ft := &fuzzTarget
+	ft.once.Do(func() {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.Write(*ft.body.Load())
+		}))
+		ft.r, ft.err = New(Static(Config{Config: httpapi.Config{Endpoint: srv.URL, Model: "gpt-4o", MaxSSELine: 4096,
+			Retry: httpapi.RetryPolicy{NoRetries: true}}, Runtime: runners.RuntimeLiteLLM}), Options{})
+	})
+	if ft.err != nil {
+		t.Fatal(ft.err)
+	}
+	ft.body.Store(&body)
+	r := ft.r
+	h, err := r.Execute(context.Background(), &messages.ExecuteBatch{Stream: true,
+		Messages: []*messages.ChatMessage{{Role: messages.Role_ROLE_USER, Content: "x"}}})
+	if err != nil {
+		t.Fatalf("Execute = %v", err)
+	}
+	chunks, err := runners.ReadAll(h)
+	if err != nil {
+		var e *messages.Error
+		if !errors.As(err, &e) || e.GetCode() == messages.ErrorCode_ERROR_CODE_UNSPECIFIED {
+			t.Fatalf("untyped error %v", err)
+		}
+		for _, c := range chunks {
+			if c.GetFinishReason() != messages.FinishReason_FINISH_REASON_UNSPECIFIED {
+				t.Fatalf("a failed stream carries a finish reason: %v", c)
+			}
+		}
+		return
+	}
+	if len(chunks) == 0 {
+		t.Fatal("a complete stream without chunks")
+	}
+	for i, c := range chunks {
+		last := i == len(chunks)-1
+		if (c.GetFinishReason() != messages.FinishReason_FINISH_REASON_UNSPECIFIED) != last || (c.GetUsage() != nil) != last {
+			t.Fatalf("chunk %d/%d = %v", i, len(chunks), c)
+		}
+	}
 }

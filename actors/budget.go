@@ -245,6 +245,31 @@ func (b *Budget) Reserve(now time.Time, id string, usd float64) Admission {
 	return Admission{ReservedUSD: amt.usd()}
 }
 
+// Check reports the error Reserve would return now for a request of
+// worst-case cost usd, without reserving anything: nil when it would be
+// admitted (warned admissions included). Routers use it to downgrade before
+// they spend a rate-limit permit.
+func (b *Budget) Check(now time.Time, usd float64) *messages.Error {
+	b.roll(now)
+	if math.IsNaN(usd) {
+		usd = -1
+	}
+	if usd == 0 || (usd < 0 && !b.cfg.Enabled()) {
+		return nil
+	}
+	if usd < 0 {
+		if b.cfg.UnknownPrice != UnknownPriceEstimate {
+			return &messages.Error{Code: runners.CodeBudgetExceeded, Scope: ScopePrice,
+				Message: "the cost of this model is unknown and the budget denies unpriced requests"}
+		}
+		usd = b.cfg.UnknownPriceUSD
+	}
+	if scope, reset := b.over(toNano(usd)); scope != "" && b.cfg.OnExceeded != OnExceededWarn {
+		return b.exceeded(now, "", scope, reset)
+	}
+	return nil
+}
+
 // Settle ends the reservation of id and charges actualUSD to the current
 // windows; a negative actualUSD (cost unknown) charges the reservation. An
 // id without a reservation (a free request) is charged actualUSD when it

@@ -83,6 +83,9 @@ func WithBudgetName(name string) BudgetOption {
 //   - *messages.BudgetSettle: charges the actual cost (negative: unknown,
 //     charge the reservation). No reply.
 //   - *messages.BudgetRelease: drops a reservation. No reply.
+//   - *messages.BudgetCheck: answered, to its reply_to or else to the
+//     sender, by *messages.BudgetVerdict carrying the error a reservation
+//     would get now (none when it would be admitted); reserves nothing.
 //   - *messages.StateQuery: responds with *messages.BudgetState.
 //
 // Under OnExceededThrottle, when a rejection engages the throttle the actor
@@ -125,6 +128,15 @@ func (a *budgetActor) Receive(ctx actor.Context) {
 		a.syncThrottle(ctx)
 	case *messages.BudgetRelease:
 		a.core.Release(a.clk.Now(), m.GetRequestId())
+	case *messages.BudgetCheck:
+		v := &messages.BudgetVerdict{RequestId: m.GetRequestId(), AmountUsd: m.GetAmountUsd(),
+			Error: a.core.Check(a.clk.Now(), m.GetAmountUsd())}
+		if v.Error != nil {
+			v.Error.RequestId, v.Error.Deployment = m.GetRequestId(), a.opts.name
+		}
+		if to := replyTarget(m.GetReplyTo(), ctx.Sender()); to != nil {
+			ctx.Send(to, v)
+		}
 	case *messages.StateQuery:
 		ctx.Respond(a.core.State(a.clk.Now()))
 	case *budgetWake:

@@ -182,6 +182,8 @@ func (d *deploymentActor) Receive(ctx actor.Context) {
 		ctx.Respond(d.breaker.State(d.env.clock.Now()))
 	case *messages.StateQuery:
 		d.onState(ctx)
+	case *messages.EstimateCost:
+		d.onEstimate(ctx, m)
 	case *expireQueue:
 		d.expiry = nil
 		d.expireQueued(ctx)

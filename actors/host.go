@@ -62,6 +62,13 @@ type Observer interface {
 	Retried(deployment string, cause runners.SessionRebuildCause)
 	ReplicaRestarted(deployment string, cause runners.SessionRebuildCause)
 	Fallback(from, to string)
+	// Routed reports which member of router serves a request (member "" when
+	// none could) and why: reason is a bounded slug (RouteInfo.reason).
+	Routed(router, member, reason string)
+	// Rerouted reports a router moving a request from one member to the
+	// next before the caller saw any of it; reason is the outcome slug of
+	// from (RouteStep.outcome).
+	Rerouted(router, from, to, reason string)
 }
 
 // NopObserver ignores every event.
@@ -82,6 +89,12 @@ func (NopObserver) ReplicaRestarted(string, runners.SessionRebuildCause) {}
 // Fallback implements Observer.
 func (NopObserver) Fallback(string, string) {}
 
+// Routed implements Observer.
+func (NopObserver) Routed(string, string, string) {}
+
+// Rerouted implements Observer.
+func (NopObserver) Rerouted(string, string, string, string) {}
+
 // HostOptions configure a Host. The zero value uses the real clock, a
 // discarding logger and no observer.
 type HostOptions struct {
@@ -101,8 +114,10 @@ type Host struct {
 	env    *env
 	specs  map[string]*DeploymentSpec
 	order  []string
-	seq    atomic.Uint64
-	pool   *PoolDispatcher // owned; nil when the caller gave a dispatcher
+	// routers lists the spawned routers in spawn order (see SpawnRouter).
+	routers []*RouterSpec
+	seq     atomic.Uint64
+	pool    *PoolDispatcher // owned; nil when the caller gave a dispatcher
 }
 
 // NewHost returns a host on system with no deployments.
@@ -265,8 +280,9 @@ func (h *Host) request(ctx context.Context, name string, msg any) (any, error) {
 	return res, nil
 }
 
-// Stop stops every deployment and waits for them to finish.
+// Stop stops every router and deployment and waits for them to finish.
 func (h *Host) Stop() {
+	h.stopRouters()
 	for _, n := range h.order {
 		if pid := h.env.directory.Lookup(n); pid != nil {
 			_ = h.system.Root.StopFuture(pid).Wait()

@@ -1168,18 +1168,21 @@ func (x *ToolCallDelta) GetArguments() string {
 // TokenChunk is one piece of a streamed answer. The last chunk of a
 // successful stream carries finish_reason, usage and cost.
 type TokenChunk struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	Seq           uint32                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
-	Text          string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
-	ToolCalls     []*ToolCallDelta       `protobuf:"bytes,4,rep,name=tool_calls,json=toolCalls,proto3" json:"tool_calls,omitempty"`
-	FinishReason  FinishReason           `protobuf:"varint,5,opt,name=finish_reason,json=finishReason,proto3,enum=actorinfer.v1.FinishReason" json:"finish_reason,omitempty"`
-	Usage         *Usage                 `protobuf:"bytes,6,opt,name=usage,proto3" json:"usage,omitempty"`
-	CostUsd       float64                `protobuf:"fixed64,7,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
-	CostUnknown   bool                   `protobuf:"varint,8,opt,name=cost_unknown,json=costUnknown,proto3" json:"cost_unknown,omitempty"`
-	Deployment    string                 `protobuf:"bytes,9,opt,name=deployment,proto3" json:"deployment,omitempty"` // set on the last chunk: who served it
-	Model         string                 `protobuf:"bytes,10,opt,name=model,proto3" json:"model,omitempty"`          // provider's model id as reported
-	Reasoning     string                 `protobuf:"bytes,11,opt,name=reasoning,proto3" json:"reasoning,omitempty"`  // reasoning / thinking text delta, when exposed
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	RequestId    string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Seq          uint32                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Text         string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	ToolCalls    []*ToolCallDelta       `protobuf:"bytes,4,rep,name=tool_calls,json=toolCalls,proto3" json:"tool_calls,omitempty"`
+	FinishReason FinishReason           `protobuf:"varint,5,opt,name=finish_reason,json=finishReason,proto3,enum=actorinfer.v1.FinishReason" json:"finish_reason,omitempty"`
+	Usage        *Usage                 `protobuf:"bytes,6,opt,name=usage,proto3" json:"usage,omitempty"`
+	CostUsd      float64                `protobuf:"fixed64,7,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
+	CostUnknown  bool                   `protobuf:"varint,8,opt,name=cost_unknown,json=costUnknown,proto3" json:"cost_unknown,omitempty"`
+	Deployment   string                 `protobuf:"bytes,9,opt,name=deployment,proto3" json:"deployment,omitempty"` // set on the last chunk: who served it
+	Model        string                 `protobuf:"bytes,10,opt,name=model,proto3" json:"model,omitempty"`          // provider's model id as reported
+	Reasoning    string                 `protobuf:"bytes,11,opt,name=reasoning,proto3" json:"reasoning,omitempty"`  // reasoning / thinking text delta, when exposed
+	// Set on the first chunk by each router the request went through,
+	// outermost first: which member serves the request and why.
+	Routes        []*RouteInfo `protobuf:"bytes,12,rep,name=routes,proto3" json:"routes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1291,6 +1294,174 @@ func (x *TokenChunk) GetReasoning() string {
 	return ""
 }
 
+func (x *TokenChunk) GetRoutes() []*RouteInfo {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
+// RouteStep is one member a router considered for a request, and what
+// happened there.
+type RouteStep struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Member string                 `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"` // deployment or router name
+	Tier   string                 `protobuf:"bytes,2,opt,name=tier,proto3" json:"tier,omitempty"`     // tiered routers: the member's tier
+	// outcome slug: "served", "over_request_budget", "cost_unknown",
+	// "budget_would_reject", an error code slug ("rate_limited"...), or
+	// "escalated_<check>" ("escalated_refusal", "escalated_empty",
+	// "escalated_finish_length", "escalated_max_length", "escalated_truncated").
+	Outcome       string `protobuf:"bytes,3,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RouteStep) Reset() {
+	*x = RouteStep{}
+	mi := &file_actorinfer_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RouteStep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RouteStep) ProtoMessage() {}
+
+func (x *RouteStep) ProtoReflect() protoreflect.Message {
+	mi := &file_actorinfer_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RouteStep.ProtoReflect.Descriptor instead.
+func (*RouteStep) Descriptor() ([]byte, []int) {
+	return file_actorinfer_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RouteStep) GetMember() string {
+	if x != nil {
+		return x.Member
+	}
+	return ""
+}
+
+func (x *RouteStep) GetTier() string {
+	if x != nil {
+		return x.Tier
+	}
+	return ""
+}
+
+func (x *RouteStep) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+// RouteInfo is a router's decision for one request.
+type RouteInfo struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Router    string                 `protobuf:"bytes,1,opt,name=router,proto3" json:"router,omitempty"`
+	Kind      string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`           // tiered | fallback | cascade
+	Member    string                 `protobuf:"bytes,3,opt,name=member,proto3" json:"member,omitempty"`       // the member that serves the request
+	Tier      string                 `protobuf:"bytes,4,opt,name=tier,proto3" json:"tier,omitempty"`           // tiered: the tier served
+	Requested string                 `protobuf:"bytes,5,opt,name=requested,proto3" json:"requested,omitempty"` // tiered: the tier asked for (or the default)
+	// reason slug: "requested" when the first member serves, otherwise the
+	// outcome of the last member that did not (see RouteStep.outcome).
+	Reason        string       `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	Steps         []*RouteStep `protobuf:"bytes,7,rep,name=steps,proto3" json:"steps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RouteInfo) Reset() {
+	*x = RouteInfo{}
+	mi := &file_actorinfer_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RouteInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RouteInfo) ProtoMessage() {}
+
+func (x *RouteInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_actorinfer_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RouteInfo.ProtoReflect.Descriptor instead.
+func (*RouteInfo) Descriptor() ([]byte, []int) {
+	return file_actorinfer_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *RouteInfo) GetRouter() string {
+	if x != nil {
+		return x.Router
+	}
+	return ""
+}
+
+func (x *RouteInfo) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *RouteInfo) GetMember() string {
+	if x != nil {
+		return x.Member
+	}
+	return ""
+}
+
+func (x *RouteInfo) GetTier() string {
+	if x != nil {
+		return x.Tier
+	}
+	return ""
+}
+
+func (x *RouteInfo) GetRequested() string {
+	if x != nil {
+		return x.Requested
+	}
+	return ""
+}
+
+func (x *RouteInfo) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RouteInfo) GetSteps() []*RouteStep {
+	if x != nil {
+		return x.Steps
+	}
+	return nil
+}
+
 // Error is the one typed failure that crosses actor boundaries. The Go type
 // implements error (see error.go).
 type Error struct {
@@ -1311,7 +1482,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_actorinfer_proto_msgTypes[12]
+	mi := &file_actorinfer_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1323,7 +1494,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[12]
+	mi := &file_actorinfer_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1336,7 +1507,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{12}
+	return file_actorinfer_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Error) GetCode() ErrorCode {
@@ -1422,7 +1593,7 @@ type PermitRequest struct {
 
 func (x *PermitRequest) Reset() {
 	*x = PermitRequest{}
-	mi := &file_actorinfer_proto_msgTypes[13]
+	mi := &file_actorinfer_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1605,7 @@ func (x *PermitRequest) String() string {
 func (*PermitRequest) ProtoMessage() {}
 
 func (x *PermitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[13]
+	mi := &file_actorinfer_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1618,7 @@ func (x *PermitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PermitRequest.ProtoReflect.Descriptor instead.
 func (*PermitRequest) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{13}
+	return file_actorinfer_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PermitRequest) GetRequestId() string {
@@ -1488,7 +1659,7 @@ type PermitGrant struct {
 
 func (x *PermitGrant) Reset() {
 	*x = PermitGrant{}
-	mi := &file_actorinfer_proto_msgTypes[14]
+	mi := &file_actorinfer_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1500,7 +1671,7 @@ func (x *PermitGrant) String() string {
 func (*PermitGrant) ProtoMessage() {}
 
 func (x *PermitGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[14]
+	mi := &file_actorinfer_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1513,7 +1684,7 @@ func (x *PermitGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PermitGrant.ProtoReflect.Descriptor instead.
 func (*PermitGrant) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{14}
+	return file_actorinfer_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PermitGrant) GetRequestId() string {
@@ -1541,7 +1712,7 @@ type PermitDenied struct {
 
 func (x *PermitDenied) Reset() {
 	*x = PermitDenied{}
-	mi := &file_actorinfer_proto_msgTypes[15]
+	mi := &file_actorinfer_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1553,7 +1724,7 @@ func (x *PermitDenied) String() string {
 func (*PermitDenied) ProtoMessage() {}
 
 func (x *PermitDenied) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[15]
+	mi := &file_actorinfer_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1566,7 +1737,7 @@ func (x *PermitDenied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PermitDenied.ProtoReflect.Descriptor instead.
 func (*PermitDenied) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{15}
+	return file_actorinfer_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PermitDenied) GetRequestId() string {
@@ -1595,7 +1766,7 @@ type PermitRelease struct {
 
 func (x *PermitRelease) Reset() {
 	*x = PermitRelease{}
-	mi := &file_actorinfer_proto_msgTypes[16]
+	mi := &file_actorinfer_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1607,7 +1778,7 @@ func (x *PermitRelease) String() string {
 func (*PermitRelease) ProtoMessage() {}
 
 func (x *PermitRelease) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[16]
+	mi := &file_actorinfer_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1620,7 +1791,7 @@ func (x *PermitRelease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PermitRelease.ProtoReflect.Descriptor instead.
 func (*PermitRelease) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{16}
+	return file_actorinfer_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PermitRelease) GetRequestId() string {
@@ -1647,7 +1818,7 @@ type PermitCancel struct {
 
 func (x *PermitCancel) Reset() {
 	*x = PermitCancel{}
-	mi := &file_actorinfer_proto_msgTypes[17]
+	mi := &file_actorinfer_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1659,7 +1830,7 @@ func (x *PermitCancel) String() string {
 func (*PermitCancel) ProtoMessage() {}
 
 func (x *PermitCancel) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[17]
+	mi := &file_actorinfer_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1672,7 +1843,7 @@ func (x *PermitCancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PermitCancel.ProtoReflect.Descriptor instead.
 func (*PermitCancel) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{17}
+	return file_actorinfer_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PermitCancel) GetRequestId() string {
@@ -1696,7 +1867,7 @@ type RateLimitFeedback struct {
 
 func (x *RateLimitFeedback) Reset() {
 	*x = RateLimitFeedback{}
-	mi := &file_actorinfer_proto_msgTypes[18]
+	mi := &file_actorinfer_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1708,7 +1879,7 @@ func (x *RateLimitFeedback) String() string {
 func (*RateLimitFeedback) ProtoMessage() {}
 
 func (x *RateLimitFeedback) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[18]
+	mi := &file_actorinfer_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1721,7 +1892,7 @@ func (x *RateLimitFeedback) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RateLimitFeedback.ProtoReflect.Descriptor instead.
 func (*RateLimitFeedback) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{18}
+	return file_actorinfer_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RateLimitFeedback) GetRetryAfterMs() int64 {
@@ -1779,7 +1950,7 @@ type LimiterState struct {
 
 func (x *LimiterState) Reset() {
 	*x = LimiterState{}
-	mi := &file_actorinfer_proto_msgTypes[19]
+	mi := &file_actorinfer_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1791,7 +1962,7 @@ func (x *LimiterState) String() string {
 func (*LimiterState) ProtoMessage() {}
 
 func (x *LimiterState) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[19]
+	mi := &file_actorinfer_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1804,7 +1975,7 @@ func (x *LimiterState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LimiterState.ProtoReflect.Descriptor instead.
 func (*LimiterState) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{19}
+	return file_actorinfer_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LimiterState) GetRequestsPerMinute() float64 {
@@ -1902,7 +2073,7 @@ type BudgetReserve struct {
 
 func (x *BudgetReserve) Reset() {
 	*x = BudgetReserve{}
-	mi := &file_actorinfer_proto_msgTypes[20]
+	mi := &file_actorinfer_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1914,7 +2085,7 @@ func (x *BudgetReserve) String() string {
 func (*BudgetReserve) ProtoMessage() {}
 
 func (x *BudgetReserve) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[20]
+	mi := &file_actorinfer_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1927,7 +2098,7 @@ func (x *BudgetReserve) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetReserve.ProtoReflect.Descriptor instead.
 func (*BudgetReserve) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{20}
+	return file_actorinfer_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *BudgetReserve) GetRequestId() string {
@@ -1962,7 +2133,7 @@ type BudgetReserved struct {
 
 func (x *BudgetReserved) Reset() {
 	*x = BudgetReserved{}
-	mi := &file_actorinfer_proto_msgTypes[21]
+	mi := &file_actorinfer_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1974,7 +2145,7 @@ func (x *BudgetReserved) String() string {
 func (*BudgetReserved) ProtoMessage() {}
 
 func (x *BudgetReserved) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[21]
+	mi := &file_actorinfer_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1987,7 +2158,7 @@ func (x *BudgetReserved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetReserved.ProtoReflect.Descriptor instead.
 func (*BudgetReserved) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{21}
+	return file_actorinfer_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *BudgetReserved) GetRequestId() string {
@@ -2021,7 +2192,7 @@ type BudgetDenied struct {
 
 func (x *BudgetDenied) Reset() {
 	*x = BudgetDenied{}
-	mi := &file_actorinfer_proto_msgTypes[22]
+	mi := &file_actorinfer_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2033,7 +2204,7 @@ func (x *BudgetDenied) String() string {
 func (*BudgetDenied) ProtoMessage() {}
 
 func (x *BudgetDenied) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[22]
+	mi := &file_actorinfer_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2046,7 +2217,7 @@ func (x *BudgetDenied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetDenied.ProtoReflect.Descriptor instead.
 func (*BudgetDenied) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{22}
+	return file_actorinfer_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *BudgetDenied) GetRequestId() string {
@@ -2073,7 +2244,7 @@ type BudgetSettle struct {
 
 func (x *BudgetSettle) Reset() {
 	*x = BudgetSettle{}
-	mi := &file_actorinfer_proto_msgTypes[23]
+	mi := &file_actorinfer_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2085,7 +2256,7 @@ func (x *BudgetSettle) String() string {
 func (*BudgetSettle) ProtoMessage() {}
 
 func (x *BudgetSettle) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[23]
+	mi := &file_actorinfer_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2098,7 +2269,7 @@ func (x *BudgetSettle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetSettle.ProtoReflect.Descriptor instead.
 func (*BudgetSettle) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{23}
+	return file_actorinfer_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *BudgetSettle) GetRequestId() string {
@@ -2124,7 +2295,7 @@ type BudgetRelease struct {
 
 func (x *BudgetRelease) Reset() {
 	*x = BudgetRelease{}
-	mi := &file_actorinfer_proto_msgTypes[24]
+	mi := &file_actorinfer_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2136,7 +2307,7 @@ func (x *BudgetRelease) String() string {
 func (*BudgetRelease) ProtoMessage() {}
 
 func (x *BudgetRelease) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[24]
+	mi := &file_actorinfer_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2149,7 +2320,7 @@ func (x *BudgetRelease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetRelease.ProtoReflect.Descriptor instead.
 func (*BudgetRelease) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{24}
+	return file_actorinfer_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *BudgetRelease) GetRequestId() string {
@@ -2177,7 +2348,7 @@ type BudgetState struct {
 
 func (x *BudgetState) Reset() {
 	*x = BudgetState{}
-	mi := &file_actorinfer_proto_msgTypes[25]
+	mi := &file_actorinfer_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2189,7 +2360,7 @@ func (x *BudgetState) String() string {
 func (*BudgetState) ProtoMessage() {}
 
 func (x *BudgetState) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[25]
+	mi := &file_actorinfer_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2202,7 +2373,7 @@ func (x *BudgetState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BudgetState.ProtoReflect.Descriptor instead.
 func (*BudgetState) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{25}
+	return file_actorinfer_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *BudgetState) GetSpentHourUsd() float64 {
@@ -2286,7 +2457,7 @@ type Throttle struct {
 
 func (x *Throttle) Reset() {
 	*x = Throttle{}
-	mi := &file_actorinfer_proto_msgTypes[26]
+	mi := &file_actorinfer_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2298,7 +2469,7 @@ func (x *Throttle) String() string {
 func (*Throttle) ProtoMessage() {}
 
 func (x *Throttle) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[26]
+	mi := &file_actorinfer_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2311,7 +2482,7 @@ func (x *Throttle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Throttle.ProtoReflect.Descriptor instead.
 func (*Throttle) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{26}
+	return file_actorinfer_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Throttle) GetFactor() float64 {
@@ -2328,6 +2499,271 @@ func (x *Throttle) GetUntilUnixNano() int64 {
 	return 0
 }
 
+// BudgetCheck asks a BudgetActor whether it would admit a request of
+// amount_usd now, reserving nothing. Answered, to reply_to or else to the
+// sender, by BudgetVerdict.
+type BudgetCheck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	AmountUsd     float64                `protobuf:"fixed64,2,opt,name=amount_usd,json=amountUsd,proto3" json:"amount_usd,omitempty"` // negative: unknown cost
+	ReplyTo       *PID                   `protobuf:"bytes,3,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BudgetCheck) Reset() {
+	*x = BudgetCheck{}
+	mi := &file_actorinfer_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BudgetCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BudgetCheck) ProtoMessage() {}
+
+func (x *BudgetCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_actorinfer_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BudgetCheck.ProtoReflect.Descriptor instead.
+func (*BudgetCheck) Descriptor() ([]byte, []int) {
+	return file_actorinfer_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *BudgetCheck) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *BudgetCheck) GetAmountUsd() float64 {
+	if x != nil {
+		return x.AmountUsd
+	}
+	return 0
+}
+
+func (x *BudgetCheck) GetReplyTo() *PID {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
+// BudgetVerdict answers BudgetCheck: error is the budget_exceeded error a
+// reservation would get now, unset when it would be admitted.
+type BudgetVerdict struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	AmountUsd     float64                `protobuf:"fixed64,2,opt,name=amount_usd,json=amountUsd,proto3" json:"amount_usd,omitempty"`
+	Error         *Error                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BudgetVerdict) Reset() {
+	*x = BudgetVerdict{}
+	mi := &file_actorinfer_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BudgetVerdict) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BudgetVerdict) ProtoMessage() {}
+
+func (x *BudgetVerdict) ProtoReflect() protoreflect.Message {
+	mi := &file_actorinfer_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BudgetVerdict.ProtoReflect.Descriptor instead.
+func (*BudgetVerdict) Descriptor() ([]byte, []int) {
+	return file_actorinfer_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *BudgetVerdict) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *BudgetVerdict) GetAmountUsd() float64 {
+	if x != nil {
+		return x.AmountUsd
+	}
+	return 0
+}
+
+func (x *BudgetVerdict) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+// EstimateCost asks a deployment (or router) for the worst-case cost of
+// batch and, with check_budget, whether its BudgetActor would admit it now.
+// Answered, to reply_to or else to the sender, by CostEstimate.
+type EstimateCost struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Batch         *ExecuteBatch          `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	ReplyTo       *PID                   `protobuf:"bytes,2,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	CheckBudget   bool                   `protobuf:"varint,3,opt,name=check_budget,json=checkBudget,proto3" json:"check_budget,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EstimateCost) Reset() {
+	*x = EstimateCost{}
+	mi := &file_actorinfer_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EstimateCost) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EstimateCost) ProtoMessage() {}
+
+func (x *EstimateCost) ProtoReflect() protoreflect.Message {
+	mi := &file_actorinfer_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EstimateCost.ProtoReflect.Descriptor instead.
+func (*EstimateCost) Descriptor() ([]byte, []int) {
+	return file_actorinfer_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *EstimateCost) GetBatch() *ExecuteBatch {
+	if x != nil {
+		return x.Batch
+	}
+	return nil
+}
+
+func (x *EstimateCost) GetReplyTo() *PID {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return nil
+}
+
+func (x *EstimateCost) GetCheckBudget() bool {
+	if x != nil {
+		return x.CheckBudget
+	}
+	return false
+}
+
+// CostEstimate answers EstimateCost.
+type CostEstimate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Deployment    string                 `protobuf:"bytes,2,opt,name=deployment,proto3" json:"deployment,omitempty"`
+	Usd           float64                `protobuf:"fixed64,3,opt,name=usd,proto3" json:"usd,omitempty"`                                  // worst case; 0 = free
+	Unknown       bool                   `protobuf:"varint,4,opt,name=unknown,proto3" json:"unknown,omitempty"`                           // the price is unknown (usd is then 0)
+	BudgetError   *Error                 `protobuf:"bytes,5,opt,name=budget_error,json=budgetError,proto3" json:"budget_error,omitempty"` // set when the deployment's budget would reject
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CostEstimate) Reset() {
+	*x = CostEstimate{}
+	mi := &file_actorinfer_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CostEstimate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CostEstimate) ProtoMessage() {}
+
+func (x *CostEstimate) ProtoReflect() protoreflect.Message {
+	mi := &file_actorinfer_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CostEstimate.ProtoReflect.Descriptor instead.
+func (*CostEstimate) Descriptor() ([]byte, []int) {
+	return file_actorinfer_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *CostEstimate) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CostEstimate) GetDeployment() string {
+	if x != nil {
+		return x.Deployment
+	}
+	return ""
+}
+
+func (x *CostEstimate) GetUsd() float64 {
+	if x != nil {
+		return x.Usd
+	}
+	return 0
+}
+
+func (x *CostEstimate) GetUnknown() bool {
+	if x != nil {
+		return x.Unknown
+	}
+	return false
+}
+
+func (x *CostEstimate) GetBudgetError() *Error {
+	if x != nil {
+		return x.BudgetError
+	}
+	return nil
+}
+
 // Rebuild asks a deployment to rebuild every replica's session.
 type Rebuild struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2339,7 +2775,7 @@ type Rebuild struct {
 
 func (x *Rebuild) Reset() {
 	*x = Rebuild{}
-	mi := &file_actorinfer_proto_msgTypes[27]
+	mi := &file_actorinfer_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2351,7 +2787,7 @@ func (x *Rebuild) String() string {
 func (*Rebuild) ProtoMessage() {}
 
 func (x *Rebuild) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[27]
+	mi := &file_actorinfer_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2364,7 +2800,7 @@ func (x *Rebuild) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rebuild.ProtoReflect.Descriptor instead.
 func (*Rebuild) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{27}
+	return file_actorinfer_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Rebuild) GetCause() RebuildCause {
@@ -2390,7 +2826,7 @@ type RebuildAck struct {
 
 func (x *RebuildAck) Reset() {
 	*x = RebuildAck{}
-	mi := &file_actorinfer_proto_msgTypes[28]
+	mi := &file_actorinfer_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2402,7 +2838,7 @@ func (x *RebuildAck) String() string {
 func (*RebuildAck) ProtoMessage() {}
 
 func (x *RebuildAck) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[28]
+	mi := &file_actorinfer_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2415,7 +2851,7 @@ func (x *RebuildAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebuildAck.ProtoReflect.Descriptor instead.
 func (*RebuildAck) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{28}
+	return file_actorinfer_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RebuildAck) GetReplicas() int32 {
@@ -2434,7 +2870,7 @@ type BreakerForceOpen struct {
 
 func (x *BreakerForceOpen) Reset() {
 	*x = BreakerForceOpen{}
-	mi := &file_actorinfer_proto_msgTypes[29]
+	mi := &file_actorinfer_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2446,7 +2882,7 @@ func (x *BreakerForceOpen) String() string {
 func (*BreakerForceOpen) ProtoMessage() {}
 
 func (x *BreakerForceOpen) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[29]
+	mi := &file_actorinfer_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2459,7 +2895,7 @@ func (x *BreakerForceOpen) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreakerForceOpen.ProtoReflect.Descriptor instead.
 func (*BreakerForceOpen) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{29}
+	return file_actorinfer_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *BreakerForceOpen) GetOpenForMs() int64 {
@@ -2482,7 +2918,7 @@ type BreakerState struct {
 
 func (x *BreakerState) Reset() {
 	*x = BreakerState{}
-	mi := &file_actorinfer_proto_msgTypes[30]
+	mi := &file_actorinfer_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2494,7 +2930,7 @@ func (x *BreakerState) String() string {
 func (*BreakerState) ProtoMessage() {}
 
 func (x *BreakerState) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[30]
+	mi := &file_actorinfer_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2507,7 +2943,7 @@ func (x *BreakerState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreakerState.ProtoReflect.Descriptor instead.
 func (*BreakerState) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{30}
+	return file_actorinfer_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *BreakerState) GetState() string {
@@ -2559,7 +2995,7 @@ type ReplicaState struct {
 
 func (x *ReplicaState) Reset() {
 	*x = ReplicaState{}
-	mi := &file_actorinfer_proto_msgTypes[31]
+	mi := &file_actorinfer_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2571,7 +3007,7 @@ func (x *ReplicaState) String() string {
 func (*ReplicaState) ProtoMessage() {}
 
 func (x *ReplicaState) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[31]
+	mi := &file_actorinfer_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2584,7 +3020,7 @@ func (x *ReplicaState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaState.ProtoReflect.Descriptor instead.
 func (*ReplicaState) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{31}
+	return file_actorinfer_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ReplicaState) GetIndex() int32 {
@@ -2637,7 +3073,7 @@ type StateQuery struct {
 
 func (x *StateQuery) Reset() {
 	*x = StateQuery{}
-	mi := &file_actorinfer_proto_msgTypes[32]
+	mi := &file_actorinfer_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2649,7 +3085,7 @@ func (x *StateQuery) String() string {
 func (*StateQuery) ProtoMessage() {}
 
 func (x *StateQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[32]
+	mi := &file_actorinfer_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2662,7 +3098,7 @@ func (x *StateQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateQuery.ProtoReflect.Descriptor instead.
 func (*StateQuery) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{32}
+	return file_actorinfer_proto_rawDescGZIP(), []int{38}
 }
 
 type DeploymentState struct {
@@ -2687,7 +3123,7 @@ type DeploymentState struct {
 
 func (x *DeploymentState) Reset() {
 	*x = DeploymentState{}
-	mi := &file_actorinfer_proto_msgTypes[33]
+	mi := &file_actorinfer_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2699,7 +3135,7 @@ func (x *DeploymentState) String() string {
 func (*DeploymentState) ProtoMessage() {}
 
 func (x *DeploymentState) ProtoReflect() protoreflect.Message {
-	mi := &file_actorinfer_proto_msgTypes[33]
+	mi := &file_actorinfer_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2712,7 +3148,7 @@ func (x *DeploymentState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeploymentState.ProtoReflect.Descriptor instead.
 func (*DeploymentState) Descriptor() ([]byte, []int) {
-	return file_actorinfer_proto_rawDescGZIP(), []int{33}
+	return file_actorinfer_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DeploymentState) GetName() string {
@@ -2900,7 +3336,7 @@ const file_actorinfer_proto_rawDesc = "" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x12\n" +
 	"\x04type\x18\x03 \x01(\tR\x04type\x12\x12\n" +
 	"\x04name\x18\x04 \x01(\tR\x04name\x12\x1c\n" +
-	"\targuments\x18\x05 \x01(\tR\targuments\"\x8e\x03\n" +
+	"\targuments\x18\x05 \x01(\tR\targuments\"\xc0\x03\n" +
 	"\n" +
 	"TokenChunk\x12\x1d\n" +
 	"\n" +
@@ -2918,7 +3354,20 @@ const file_actorinfer_proto_rawDesc = "" +
 	"deployment\x12\x14\n" +
 	"\x05model\x18\n" +
 	" \x01(\tR\x05model\x12\x1c\n" +
-	"\treasoning\x18\v \x01(\tR\treasoning\"\xe2\x02\n" +
+	"\treasoning\x18\v \x01(\tR\treasoning\x120\n" +
+	"\x06routes\x18\f \x03(\v2\x18.actorinfer.v1.RouteInfoR\x06routes\"Q\n" +
+	"\tRouteStep\x12\x16\n" +
+	"\x06member\x18\x01 \x01(\tR\x06member\x12\x12\n" +
+	"\x04tier\x18\x02 \x01(\tR\x04tier\x12\x18\n" +
+	"\aoutcome\x18\x03 \x01(\tR\aoutcome\"\xc9\x01\n" +
+	"\tRouteInfo\x12\x16\n" +
+	"\x06router\x18\x01 \x01(\tR\x06router\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06member\x18\x03 \x01(\tR\x06member\x12\x12\n" +
+	"\x04tier\x18\x04 \x01(\tR\x04tier\x12\x1c\n" +
+	"\trequested\x18\x05 \x01(\tR\trequested\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12.\n" +
+	"\x05steps\x18\a \x03(\v2\x18.actorinfer.v1.RouteStepR\x05steps\"\xe2\x02\n" +
 	"\x05Error\x12,\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x18.actorinfer.v1.ErrorCodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1a\n" +
@@ -3016,7 +3465,32 @@ const file_actorinfer_proto_rawDesc = "" +
 	" \x01(\x03R\rrejectedTotal\"J\n" +
 	"\bThrottle\x12\x16\n" +
 	"\x06factor\x18\x01 \x01(\x01R\x06factor\x12&\n" +
-	"\x0funtil_unix_nano\x18\x02 \x01(\x03R\runtilUnixNano\"T\n" +
+	"\x0funtil_unix_nano\x18\x02 \x01(\x03R\runtilUnixNano\"z\n" +
+	"\vBudgetCheck\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
+	"\n" +
+	"amount_usd\x18\x02 \x01(\x01R\tamountUsd\x12-\n" +
+	"\breply_to\x18\x03 \x01(\v2\x12.actorinfer.v1.PIDR\areplyTo\"y\n" +
+	"\rBudgetVerdict\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
+	"\n" +
+	"amount_usd\x18\x02 \x01(\x01R\tamountUsd\x12*\n" +
+	"\x05error\x18\x03 \x01(\v2\x14.actorinfer.v1.ErrorR\x05error\"\x93\x01\n" +
+	"\fEstimateCost\x121\n" +
+	"\x05batch\x18\x01 \x01(\v2\x1b.actorinfer.v1.ExecuteBatchR\x05batch\x12-\n" +
+	"\breply_to\x18\x02 \x01(\v2\x12.actorinfer.v1.PIDR\areplyTo\x12!\n" +
+	"\fcheck_budget\x18\x03 \x01(\bR\vcheckBudget\"\xb2\x01\n" +
+	"\fCostEstimate\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1e\n" +
+	"\n" +
+	"deployment\x18\x02 \x01(\tR\n" +
+	"deployment\x12\x10\n" +
+	"\x03usd\x18\x03 \x01(\x01R\x03usd\x12\x18\n" +
+	"\aunknown\x18\x04 \x01(\bR\aunknown\x127\n" +
+	"\fbudget_error\x18\x05 \x01(\v2\x14.actorinfer.v1.ErrorR\vbudgetError\"T\n" +
 	"\aRebuild\x121\n" +
 	"\x05cause\x18\x01 \x01(\x0e2\x1b.actorinfer.v1.RebuildCauseR\x05cause\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"(\n" +
@@ -3111,7 +3585,7 @@ func file_actorinfer_proto_rawDescGZIP() []byte {
 }
 
 var file_actorinfer_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_actorinfer_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_actorinfer_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_actorinfer_proto_goTypes = []any{
 	(Role)(0),                 // 0: actorinfer.v1.Role
 	(FinishReason)(0),         // 1: actorinfer.v1.FinishReason
@@ -3129,28 +3603,34 @@ var file_actorinfer_proto_goTypes = []any{
 	(*Usage)(nil),             // 13: actorinfer.v1.Usage
 	(*ToolCallDelta)(nil),     // 14: actorinfer.v1.ToolCallDelta
 	(*TokenChunk)(nil),        // 15: actorinfer.v1.TokenChunk
-	(*Error)(nil),             // 16: actorinfer.v1.Error
-	(*PermitRequest)(nil),     // 17: actorinfer.v1.PermitRequest
-	(*PermitGrant)(nil),       // 18: actorinfer.v1.PermitGrant
-	(*PermitDenied)(nil),      // 19: actorinfer.v1.PermitDenied
-	(*PermitRelease)(nil),     // 20: actorinfer.v1.PermitRelease
-	(*PermitCancel)(nil),      // 21: actorinfer.v1.PermitCancel
-	(*RateLimitFeedback)(nil), // 22: actorinfer.v1.RateLimitFeedback
-	(*LimiterState)(nil),      // 23: actorinfer.v1.LimiterState
-	(*BudgetReserve)(nil),     // 24: actorinfer.v1.BudgetReserve
-	(*BudgetReserved)(nil),    // 25: actorinfer.v1.BudgetReserved
-	(*BudgetDenied)(nil),      // 26: actorinfer.v1.BudgetDenied
-	(*BudgetSettle)(nil),      // 27: actorinfer.v1.BudgetSettle
-	(*BudgetRelease)(nil),     // 28: actorinfer.v1.BudgetRelease
-	(*BudgetState)(nil),       // 29: actorinfer.v1.BudgetState
-	(*Throttle)(nil),          // 30: actorinfer.v1.Throttle
-	(*Rebuild)(nil),           // 31: actorinfer.v1.Rebuild
-	(*RebuildAck)(nil),        // 32: actorinfer.v1.RebuildAck
-	(*BreakerForceOpen)(nil),  // 33: actorinfer.v1.BreakerForceOpen
-	(*BreakerState)(nil),      // 34: actorinfer.v1.BreakerState
-	(*ReplicaState)(nil),      // 35: actorinfer.v1.ReplicaState
-	(*StateQuery)(nil),        // 36: actorinfer.v1.StateQuery
-	(*DeploymentState)(nil),   // 37: actorinfer.v1.DeploymentState
+	(*RouteStep)(nil),         // 16: actorinfer.v1.RouteStep
+	(*RouteInfo)(nil),         // 17: actorinfer.v1.RouteInfo
+	(*Error)(nil),             // 18: actorinfer.v1.Error
+	(*PermitRequest)(nil),     // 19: actorinfer.v1.PermitRequest
+	(*PermitGrant)(nil),       // 20: actorinfer.v1.PermitGrant
+	(*PermitDenied)(nil),      // 21: actorinfer.v1.PermitDenied
+	(*PermitRelease)(nil),     // 22: actorinfer.v1.PermitRelease
+	(*PermitCancel)(nil),      // 23: actorinfer.v1.PermitCancel
+	(*RateLimitFeedback)(nil), // 24: actorinfer.v1.RateLimitFeedback
+	(*LimiterState)(nil),      // 25: actorinfer.v1.LimiterState
+	(*BudgetReserve)(nil),     // 26: actorinfer.v1.BudgetReserve
+	(*BudgetReserved)(nil),    // 27: actorinfer.v1.BudgetReserved
+	(*BudgetDenied)(nil),      // 28: actorinfer.v1.BudgetDenied
+	(*BudgetSettle)(nil),      // 29: actorinfer.v1.BudgetSettle
+	(*BudgetRelease)(nil),     // 30: actorinfer.v1.BudgetRelease
+	(*BudgetState)(nil),       // 31: actorinfer.v1.BudgetState
+	(*Throttle)(nil),          // 32: actorinfer.v1.Throttle
+	(*BudgetCheck)(nil),       // 33: actorinfer.v1.BudgetCheck
+	(*BudgetVerdict)(nil),     // 34: actorinfer.v1.BudgetVerdict
+	(*EstimateCost)(nil),      // 35: actorinfer.v1.EstimateCost
+	(*CostEstimate)(nil),      // 36: actorinfer.v1.CostEstimate
+	(*Rebuild)(nil),           // 37: actorinfer.v1.Rebuild
+	(*RebuildAck)(nil),        // 38: actorinfer.v1.RebuildAck
+	(*BreakerForceOpen)(nil),  // 39: actorinfer.v1.BreakerForceOpen
+	(*BreakerState)(nil),      // 40: actorinfer.v1.BreakerState
+	(*ReplicaState)(nil),      // 41: actorinfer.v1.ReplicaState
+	(*StateQuery)(nil),        // 42: actorinfer.v1.StateQuery
+	(*DeploymentState)(nil),   // 43: actorinfer.v1.DeploymentState
 }
 var file_actorinfer_proto_depIdxs = []int32{
 	5,  // 0: actorinfer.v1.ContentPart.image:type_name -> actorinfer.v1.Image
@@ -3164,21 +3644,28 @@ var file_actorinfer_proto_depIdxs = []int32{
 	14, // 8: actorinfer.v1.TokenChunk.tool_calls:type_name -> actorinfer.v1.ToolCallDelta
 	1,  // 9: actorinfer.v1.TokenChunk.finish_reason:type_name -> actorinfer.v1.FinishReason
 	13, // 10: actorinfer.v1.TokenChunk.usage:type_name -> actorinfer.v1.Usage
-	2,  // 11: actorinfer.v1.Error.code:type_name -> actorinfer.v1.ErrorCode
-	4,  // 12: actorinfer.v1.PermitRequest.reply_to:type_name -> actorinfer.v1.PID
-	16, // 13: actorinfer.v1.PermitDenied.error:type_name -> actorinfer.v1.Error
-	4,  // 14: actorinfer.v1.BudgetReserve.reply_to:type_name -> actorinfer.v1.PID
-	16, // 15: actorinfer.v1.BudgetDenied.error:type_name -> actorinfer.v1.Error
-	3,  // 16: actorinfer.v1.Rebuild.cause:type_name -> actorinfer.v1.RebuildCause
-	35, // 17: actorinfer.v1.DeploymentState.replicas:type_name -> actorinfer.v1.ReplicaState
-	23, // 18: actorinfer.v1.DeploymentState.limiter:type_name -> actorinfer.v1.LimiterState
-	29, // 19: actorinfer.v1.DeploymentState.budget:type_name -> actorinfer.v1.BudgetState
-	34, // 20: actorinfer.v1.DeploymentState.breaker:type_name -> actorinfer.v1.BreakerState
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	17, // 11: actorinfer.v1.TokenChunk.routes:type_name -> actorinfer.v1.RouteInfo
+	16, // 12: actorinfer.v1.RouteInfo.steps:type_name -> actorinfer.v1.RouteStep
+	2,  // 13: actorinfer.v1.Error.code:type_name -> actorinfer.v1.ErrorCode
+	4,  // 14: actorinfer.v1.PermitRequest.reply_to:type_name -> actorinfer.v1.PID
+	18, // 15: actorinfer.v1.PermitDenied.error:type_name -> actorinfer.v1.Error
+	4,  // 16: actorinfer.v1.BudgetReserve.reply_to:type_name -> actorinfer.v1.PID
+	18, // 17: actorinfer.v1.BudgetDenied.error:type_name -> actorinfer.v1.Error
+	4,  // 18: actorinfer.v1.BudgetCheck.reply_to:type_name -> actorinfer.v1.PID
+	18, // 19: actorinfer.v1.BudgetVerdict.error:type_name -> actorinfer.v1.Error
+	10, // 20: actorinfer.v1.EstimateCost.batch:type_name -> actorinfer.v1.ExecuteBatch
+	4,  // 21: actorinfer.v1.EstimateCost.reply_to:type_name -> actorinfer.v1.PID
+	18, // 22: actorinfer.v1.CostEstimate.budget_error:type_name -> actorinfer.v1.Error
+	3,  // 23: actorinfer.v1.Rebuild.cause:type_name -> actorinfer.v1.RebuildCause
+	41, // 24: actorinfer.v1.DeploymentState.replicas:type_name -> actorinfer.v1.ReplicaState
+	25, // 25: actorinfer.v1.DeploymentState.limiter:type_name -> actorinfer.v1.LimiterState
+	31, // 26: actorinfer.v1.DeploymentState.budget:type_name -> actorinfer.v1.BudgetState
+	40, // 27: actorinfer.v1.DeploymentState.breaker:type_name -> actorinfer.v1.BreakerState
+	28, // [28:28] is the sub-list for method output_type
+	28, // [28:28] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_actorinfer_proto_init() }
@@ -3197,7 +3684,7 @@ func file_actorinfer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actorinfer_proto_rawDesc), len(file_actorinfer_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   34,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

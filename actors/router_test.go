@@ -1,0 +1,608 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorinfer/actorinfer/messages"
+	"github.com/actorinfer/actorinfer/runners"
+	"github.com/actorinfer/actorinfer/runners/fake"
+)
+
+// routeLog records the router events of an Observer.
+type routeLog struct {
+	NopObserver
+	mu       sync.Mutex
+	routed   []string // "router member reason"
+	rerouted []string // "router from->to reason"
+}
+
+func (o *routeLog) Routed(router, member, reason string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.routed = append(o.routed, router+" "+member+" "+reason)
+}
+
+func (o *routeLog) Rerouted(router, from, to, reason string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.rerouted = append(o.rerouted, router+" "+from+"->"+to+" "+reason)
+}
+
+func (o *routeLog) get() (routed, rerouted []string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.routed), slices.Clone(o.rerouted)
+}
+
+// routerHost spawns the deployments, then the routers, on a host whose
+// observer is returned.
+func routerHost(t testing.TB, deps []*DeploymentSpec, routers ...*RouterSpec) (*Host, *routeLog) {
+	t.Helper()
+	obs := &routeLog{}
+	// protoactor's default dispatcher, not the host's pool: a stream pump
+	// may still send its outcome after the caller has the last chunk, and
+	// the pool panics on a send after Host.Close (see PoolDispatcher.Stop).
+	h := NewHost(quietSystem(t), HostOptions{Observer: obs, Dispatcher: actor.NewDefaultDispatcher(300)})
+	t.Cleanup(h.Close)
+	for _, s := range deps {
+		if _, err := h.Spawn(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range routers {
+		if _, err := h.SpawnRouter(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h, obs
+}
+
+// reply makes a fake answer with text.
+func reply(text string) fake.Option {
+	return fake.WithReply(func(*messages.ExecuteBatch) string { return text })
+}
+
+// strictSpec is fakeSpec without idempotent retries, so every injected
+// error surfaces as is.
+func strictSpec(name string, r *fake.Runner) *DeploymentSpec {
+	s := fakeSpec(name, r)
+	s.Idempotent = false
+	return s
+}
+
+// routeOf returns the first chunk's route of router.
+func routeOf(t testing.TB, r result) *messages.RouteInfo {
+	t.Helper()
+	if len(r.chunks) == 0 || len(r.chunks[0].GetRoutes()) == 0 {
+		t.Fatalf("no route on the first chunk (result %+v)", r)
+	}
+	return r.chunks[0].GetRoutes()[0]
+}
+
+func steps(ri *messages.RouteInfo) string {
+	var out []string
+	for _, s := range ri.GetSteps() {
+		out = append(out, s.GetMember()+":"+s.GetOutcome())
+	}
+	return strings.Join(out, " ")
+}
+
+func TestRouterSpecValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		spec RouterSpec
+		ok   bool
+	}{
+		{"fallback", RouterSpec{Name: "r", Kind: RouterFallback, Members: []string{"a", "b"}}, true},
+		{"tiered", RouterSpec{Name: "r", Kind: RouterTiered, Tiers: []Tier{{Name: "p", Member: "a"}, {Name: "c", Member: "b"}}, DefaultTier: "c"}, true},
+		{"no name", RouterSpec{Kind: RouterFallback, Members: []string{"a"}}, false},
+		{"slash", RouterSpec{Name: "r/x", Kind: RouterFallback, Members: []string{"a"}}, false},
+		{"no kind", RouterSpec{Name: "r", Members: []string{"a"}}, false},
+		{"no members", RouterSpec{Name: "r", Kind: RouterCascade}, false},
+		{"self", RouterSpec{Name: "r", Kind: RouterCascade, Members: []string{"r"}}, false},
+		{"dup tier", RouterSpec{Name: "r", Kind: RouterTiered, Tiers: []Tier{{Name: "p", Member: "a"}, {Name: "p", Member: "b"}}}, false},
+		{"bad default", RouterSpec{Name: "r", Kind: RouterTiered, Tiers: []Tier{{Name: "p", Member: "a"}}, DefaultTier: "x"}, false},
+		{"negative cap", RouterSpec{Name: "r", Kind: RouterTiered, Tiers: []Tier{{Name: "p", Member: "a", MaxCostUSD: -1}}}, false},
+		{"bad fallback code", RouterSpec{Name: "r", Kind: RouterFallback, Members: []string{"a"}, FallbackOn: []runners.Code{runners.CodeBadRequest}}, false},
+		{"context length opt-in", RouterSpec{Name: "r", Kind: RouterFallback, Members: []string{"a"}, FallbackOn: []runners.Code{runners.CodeContextLengthExceeded}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.spec.Validate()
+			if (err == nil) != tc.ok {
+				t.Fatalf("Validate() = %v, want ok %v", err, tc.ok)
+			}
+		})
+	}
+	if k, err := ParseRouterKind("cascade"); err != nil || k != RouterCascade || k.String() != "cascade" {
+		t.Fatalf("ParseRouterKind(cascade) = %v, %v", k, err)
+	}
+	if _, err := ParseRouterKind("random"); err == nil {
+		t.Fatal("ParseRouterKind(random) = nil error, want one")
+	}
+}
+
+// TestFallbackPerCode injects every error code into the first member before
+// its first chunk: the chain moves on exactly for the default FallbackOn
+// codes.
+func TestFallbackPerCode(t *testing.T) {
+	falls := map[runners.Code]bool{}
+	for _, c := range DefaultFallbackOn() {
+		falls[c] = true
+	}
+	for v := range messages.ErrorCode_name {
+		code := messages.ErrorCode(v)
+		if code == messages.ErrorCode_ERROR_CODE_UNSPECIFIED {
+			continue
+		}
+		t.Run(code.Slug(), func(t *testing.T) {
+			a, b := fake.New(), fake.New(reply("from b"))
+			a.FailNth(1, &messages.Error{Code: code, Message: "injected", RetryAfterMs: 1000})
+			h, obs := routerHost(t, []*DeploymentSpec{strictSpec("a", a), strictSpec("b", b)},
+				&RouterSpec{Name: "chain", Kind: RouterFallback, Members: []string{"a", "b"}})
+			r := run(t, h, batch("chain", "hello there"))
+			if !falls[code] {
+				if r.err.GetCode() != code {
+					t.Fatalf("error = %v, want %s from a", r.err, code.Slug())
+				}
+				if b.Executes() != 0 {
+					t.Fatalf("b.Executes() = %d, want 0: %s never falls back", b.Executes(), code.Slug())
+				}
+				if routed, _ := obs.get(); !slices.Equal(routed, []string{"chain  " + code.Slug()}) {
+					t.Fatalf("Routed = %q, want one failure", routed)
+				}
+				return
+			}
+			if r.err != nil || r.text != "from b" {
+				t.Fatalf("result = %q, %v; want b's answer", r.text, r.err)
+			}
+			ri := routeOf(t, r)
+			if ri.GetMember() != "b" || ri.GetReason() != code.Slug() || steps(ri) != "a:"+code.Slug()+" b:served" {
+				t.Fatalf("route = %v, want b for %s", ri, code.Slug())
+			}
+			if r.chunks[0].GetDeployment() != "b" {
+				t.Fatalf("deployment = %q, want b", r.chunks[0].GetDeployment())
+			}
+			routed, rerouted := obs.get()
+			if !slices.Equal(routed, []string{"chain b " + code.Slug()}) || !slices.Equal(rerouted, []string{"chain a->b " + code.Slug()}) {
+				t.Fatalf("Routed = %q, Rerouted = %q", routed, rerouted)
+			}
+		})
+	}
+}
+
+func TestFallbackContextLengthOptIn(t *testing.T) {
+	for _, optIn := range []bool{false, true} {
+		t.Run(fmt.Sprint("opt-in=", optIn), func(t *testing.T) {
+			short, long := fake.New(), fake.New(reply("long context answer"))
+			short.FailNth(1, &messages.Error{Code: runners.CodeContextLengthExceeded, Message: "too long"})
+			spec := &RouterSpec{Name: "ctx", Kind: RouterFallback, Members: []string{"short", "long"}}
+			if optIn {
+				spec.FallbackOn = append(DefaultFallbackOn(), runners.CodeContextLengthExceeded)
+			}
+			h, _ := routerHost(t, []*DeploymentSpec{strictSpec("short", short), strictSpec("long", long)}, spec)
+			r := run(t, h, batch("ctx", "a very long prompt"))
+			if optIn {
+				if r.err != nil || r.text != "long context answer" {
+					t.Fatalf("opt-in result = %q, %v; want the long member's answer", r.text, r.err)
+				}
+				return
+			}
+			if r.err.GetCode() != runners.CodeContextLengthExceeded || long.Executes() != 0 {
+				t.Fatalf("result err = %v, long executes %d; want context_length_exceeded and no fallback", r.err, long.Executes())
+			}
+		})
+	}
+}
+
+// TestFallbackNotAfterFirstToken: once a chunk reached the caller, the
+// in-band error ends the stream and no other member is tried.
+func TestFallbackNotAfterFirstToken(t *testing.T) {
+	a, b := fake.New(reply("one two three four five six")), fake.New()
+	a.CutAfter(2)
+	h, _ := routerHost(t, []*DeploymentSpec{strictSpec("a", a), strictSpec("b", b)},
+		&RouterSpec{Name: "chain", Kind: RouterFallback, Members: []string{"a", "b"}})
+	r := run(t, h, batch("chain", "hi"))
+	if len(r.chunks) != 2 || r.err == nil || !r.err.GetAfterFirstChunk() || r.err.GetCode() != runners.CodeNetwork {
+		t.Fatalf("result = %d chunks, err %v; want 2 chunks then an in-band network error", len(r.chunks), r.err)
+	}
+	if b.Executes() != 0 {
+		t.Fatalf("b.Executes() = %d, want 0 after the first token", b.Executes())
+	}
+	if ri := routeOf(t, r); ri.GetMember() != "a" || ri.GetReason() != OutcomeRequested {
+		t.Fatalf("route = %v, want a, requested", ri)
+	}
+}
+
+// TestFallbackAllCooling: every member cooling down gives one error with the
+// earliest Retry-After; one member failing otherwise gives its error.
+func TestFallbackAllCooling(t *testing.T) {
+	t.Run("rate limited and circuit open", func(t *testing.T) {
+		a, b, c := fake.New(), fake.New(), fake.New()
+		a.RateLimitNext(1, 30*time.Second)
+		b.RateLimitNext(1, 7*time.Second)
+		h, obs := routerHost(t, []*DeploymentSpec{strictSpec("a", a), strictSpec("b", b), strictSpec("c", c)},
+			&RouterSpec{Name: "chain", Kind: RouterFallback, Members: []string{"a", "b", "c"}})
+		if _, err := h.ForceOpen(context.Background(), "c", 20*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		r := run(t, h, batch("chain", "hi"))
+		if r.err.GetCode() != runners.CodeRateLimited || r.err.RetryAfter() != 7*time.Second || r.err.GetDeployment() != "chain" {
+			t.Fatalf("error = %v (retry after %v), want rate_limited from chain with the earliest retry after 7s", r.err, r.err.RetryAfter())
+		}
+		for _, m := range []string{"a rate_limited", "b rate_limited", "c circuit_open"} {
+			if !strings.Contains(r.err.GetMessage(), m) {
+				t.Fatalf("message %q does not mention %q", r.err.GetMessage(), m)
+			}
+		}
+		if _, rerouted := obs.get(); len(rerouted) != 2 {
+			t.Fatalf("Rerouted = %q, want 2 moves", rerouted)
+		}
+	})
+	t.Run("all circuit open", func(t *testing.T) {
+		h, _ := routerHost(t, []*DeploymentSpec{strictSpec("a", fake.New()), strictSpec("b", fake.New())},
+			&RouterSpec{Name: "chain", Kind: RouterFallback, Members: []string{"a", "b"}})
+		for name, d := range map[string]time.Duration{"a": time.Hour, "b": time.Minute} {
+			if _, err := h.ForceOpen(context.Background(), name, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := run(t, h, batch("chain", "hi"))
+		if r.err.GetCode() != runners.CodeCircuitOpen || r.err.RetryAfter() > time.Minute || r.err.RetryAfter() < 59*time.Second {
+			t.Fatalf("error = %v, want circuit_open retrying after about 1m", r.err)
+		}
+	})
+	t.Run("not all cooling", func(t *testing.T) {
+		a, b := fake.New(), fake.New()
+		a.RateLimitNext(1, 30*time.Second)
+		b.FailNth(1, &messages.Error{Code: runners.CodeServerError, HttpStatus: 502, Message: "bad gateway"})
+		h, _ := routerHost(t, []*DeploymentSpec{strictSpec("a", a), strictSpec("b", b)},
+			&RouterSpec{Name: "chain", Kind: RouterFallback, Members: []string{"a", "b"}})
+		r := run(t, h, batch("chain", "hi"))
+		if r.err.GetCode() != runners.CodeServerError || r.err.GetDeployment() != "b" || r.err.GetHttpStatus() != 502 {
+			t.Fatalf("error = %v, want b's server_error", r.err)
+		}
+	})
+}
+
+// TestFallbackMemberRouterAndMissing: a member that does not exist is
+// skipped; a member may be another router.
+func TestFallbackMemberRouterAndMissing(t *testing.T) {
+	a := fake.New(reply("inner answer"))
+	h, _ := routerHost(t, []*DeploymentSpec{strictSpec("a", a)},
+		&RouterSpec{Name: "inner", Kind: RouterFallback, Members: []string{"a"}},
+		&RouterSpec{Name: "outer", Kind: RouterFallback, Members: []string{"ghost", "inner"}})
+	r := run(t, h, batch("outer", "hi"))
+	if r.err != nil || r.text != "inner answer" {
+		t.Fatalf("result = %q, %v", r.text, r.err)
+	}
+	routes := r.chunks[0].GetRoutes()
+	if len(routes) != 2 || routes[0].GetRouter() != "outer" || routes[1].GetRouter() != "inner" ||
+		steps(routes[0]) != "ghost:not_found inner:served" {
+		t.Fatalf("routes = %v, want outer then inner", routes)
+	}
+	if got := h.Routers(); !slices.Equal(got, []string{"inner", "outer"}) {
+		t.Fatalf("Routers() = %v", got)
+	}
+}
+
+// tieredDeps returns premium, standard and cheap deployments priced 100, 10
+// and 0 USD per million tokens.
+func tieredDeps() (deps []*DeploymentSpec, premium, standard, cheap *fake.Runner) {
+	premium = fake.New(fake.WithPrice(100, 100), reply("premium answer"))
+	standard = fake.New(fake.WithPrice(10, 10), reply("standard answer"))
+	cheap = fake.New(reply("cheap answer"))
+	return []*DeploymentSpec{strictSpec("big", premium), strictSpec("mid", standard), strictSpec("small", cheap)},
+		premium, standard, cheap
+}
+
+func tieredSpec() *RouterSpec {
+	return &RouterSpec{Name: "auto", Kind: RouterTiered, DefaultTier: "standard",
+		Tiers: []Tier{{Name: "premium", Member: "big"}, {Name: "standard", Member: "mid"}, {Name: "cheap", Member: "small"}}}
+}
+
+// capped returns a batch for model with max_tokens 100 and a request
+// budget: premium's estimate is about $0.0103, standard's $0.00103.
+func capped(model string, usd float64) *messages.ExecuteBatch {
+	b := batch(model, "one two three")
+	b.Sampling = &messages.Sampling{MaxTokens: 100}
+	b.MaxCostUsd = usd
+	return b
+}
+
+func TestTieredRouting(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		batch      *messages.ExecuteBatch
+		tweak      func(*RouterSpec)
+		wantText   string
+		wantTier   string
+		wantReason string
+		wantSteps  string
+	}{
+		{name: "tier in model name", batch: batch("auto/premium", "x"),
+			wantText: "premium answer", wantTier: "premium", wantReason: "requested", wantSteps: "big:served"},
+		{name: "tier field", batch: func() *messages.ExecuteBatch { b := batch("auto", "x"); b.Tier = "cheap"; return b }(),
+			wantText: "cheap answer", wantTier: "cheap", wantReason: "requested", wantSteps: "small:served"},
+		{name: "default tier", batch: batch("auto", "x"),
+			wantText: "standard answer", wantTier: "standard", wantReason: "requested", wantSteps: "mid:served"},
+		{name: "downgrade by request budget", batch: capped("auto/premium", 0.005),
+			wantText: "standard answer", wantTier: "standard", wantReason: "over_request_budget", wantSteps: "big:over_request_budget mid:served"},
+		{name: "downgrade twice", batch: capped("auto/premium", 0.0005),
+			wantText: "cheap answer", wantTier: "cheap", wantReason: "over_request_budget",
+			wantSteps: "big:over_request_budget mid:over_request_budget small:served"},
+		{name: "within budget", batch: capped("auto/premium", 0.02),
+			wantText: "premium answer", wantTier: "premium", wantReason: "requested", wantSteps: "big:served"},
+		{name: "tier cap when the request has none", batch: capped("auto/premium", 0),
+			tweak:    func(s *RouterSpec) { s.Tiers[0].MaxCostUSD = 0.001 },
+			wantText: "standard answer", wantTier: "standard", wantReason: "over_request_budget", wantSteps: "big:over_request_budget mid:served"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			deps, _, _, _ := tieredDeps()
+			spec := tieredSpec()
+			if tc.tweak != nil {
+				tc.tweak(spec)
+			}
+			h, obs := routerHost(t, deps, spec)
+			r := run(t, h, tc.batch)
+			if r.err != nil || r.text != tc.wantText {
+				t.Fatalf("result = %q, %v; want %q", r.text, r.err, tc.wantText)
+			}
+			ri := routeOf(t, r)
+			if ri.GetTier() != tc.wantTier || ri.GetReason() != tc.wantReason || steps(ri) != tc.wantSteps || ri.GetKind() != "tiered" {
+				t.Fatalf("route = %v, want tier %s reason %s steps %q", ri, tc.wantTier, tc.wantReason, tc.wantSteps)
+			}
+			if routed, _ := obs.get(); len(routed) != 1 || routed[0] != "auto "+ri.GetMember()+" "+tc.wantReason {
+				t.Fatalf("Routed = %q", routed)
+			}
+		})
+	}
+}
+
+func TestTieredDowngradeByBudget(t *testing.T) {
+	deps, premium, _, _ := tieredDeps()
+	deps[0].Budget = BudgetConfig{MaxSpendPerHour: 0.001} // below premium's estimate
+	h, obs := routerHost(t, deps, tieredSpec())
+	r := run(t, h, capped("auto/premium", 0))
+	if r.err != nil || r.text != "standard answer" {
+		t.Fatalf("result = %q, %v; want the standard tier", r.text, r.err)
+	}
+	if ri := routeOf(t, r); ri.GetReason() != OutcomeBudgetWouldReject || steps(ri) != "big:budget_would_reject mid:served" {
+		t.Fatalf("route = %v, want a budget downgrade", ri)
+	}
+	if premium.Executes() != 0 {
+		t.Fatalf("premium.Executes() = %d, want 0 (checked before admission)", premium.Executes())
+	}
+	if _, rerouted := obs.get(); !slices.Equal(rerouted, []string{"auto big->mid budget_would_reject"}) {
+		t.Fatalf("Rerouted = %q", rerouted)
+	}
+	// The check reserved nothing.
+	if st := state(t, h, "big"); st.GetBudget().GetReservedUsd() != 0 || st.GetBudget().GetRejectedTotal() != 0 {
+		t.Fatalf("premium budget after a check = %v, want nothing reserved or rejected", st.GetBudget())
+	}
+}
+
+func TestTieredFailures(t *testing.T) {
+	t.Run("no tier within the request budget", func(t *testing.T) {
+		deps, _, _, _ := tieredDeps()
+		spec := tieredSpec()
+		spec.Tiers = spec.Tiers[:2]
+		h, _ := routerHost(t, deps, spec)
+		r := run(t, h, capped("auto/premium", 0.0001))
+		if r.err.GetCode() != runners.CodeBudgetExceeded || r.err.GetScope() != "request" || r.err.GetDeployment() != "mid" {
+			t.Fatalf("error = %v, want budget_exceeded scope request", r.err)
+		}
+	})
+	t.Run("unknown cost with a budget", func(t *testing.T) {
+		deps, _, _, _ := tieredDeps()
+		deps[0].NewRunner = func(int) (runners.ModelRunner, error) { return fake.New(fake.WithUnknownPrice()), nil }
+		h, _ := routerHost(t, deps, tieredSpec())
+		r := run(t, h, capped("auto/premium", 1))
+		if ri := routeOf(t, r); r.err != nil || ri.GetReason() != OutcomeCostUnknown || ri.GetMember() != "mid" {
+			t.Fatalf("result %v, route = %v; want a cost_unknown downgrade", r.err, ri)
+		}
+	})
+	t.Run("unknown tier", func(t *testing.T) {
+		deps, _, _, _ := tieredDeps()
+		h, _ := routerHost(t, deps, tieredSpec())
+		b := batch("auto", "x")
+		b.Tier = "platinum"
+		if r := run(t, h, b); r.err.GetCode() != runners.CodeBadRequest {
+			t.Fatalf("error = %v, want bad_request", r.err)
+		}
+	})
+	t.Run("downgrade on rate limit", func(t *testing.T) {
+		deps, premium, _, _ := tieredDeps()
+		premium.RateLimitNext(1, time.Second)
+		h, _ := routerHost(t, deps, tieredSpec())
+		r := run(t, h, batch("auto/premium", "x"))
+		if ri := routeOf(t, r); r.err != nil || ri.GetReason() != "rate_limited" || ri.GetMember() != "mid" {
+			t.Fatalf("result %v, route = %v; want a rate_limited downgrade", r.err, ri)
+		}
+	})
+	t.Run("no tiers on a fallback router", func(t *testing.T) {
+		h, _ := routerHost(t, []*DeploymentSpec{strictSpec("a", fake.New())},
+			&RouterSpec{Name: "chain", Kind: RouterFallback, Members: []string{"a"}})
+		b := batch("chain", "x")
+		b.Tier = "premium"
+		if r := run(t, h, b); r.err.GetCode() != runners.CodeBadRequest {
+			t.Fatalf("error = %v, want bad_request", r.err)
+		}
+	})
+}
+
+// TestCascade drives each escalation check, and acceptance.
+func TestCascade(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		local     []fake.Option
+		inject    func(*fake.Runner)
+		esc       Escalation
+		maxTokens int32
+		wantText  string
+		wantSteps string
+	}{
+		{name: "accepted", local: []fake.Option{reply("positive")},
+			wantText: "positive", wantSteps: "local:served"},
+		{name: "refusal", local: []fake.Option{reply("I cannot help with that")},
+			esc:      Escalation{Refusals: []*regexp.Regexp{regexp.MustCompile(`(?i)\bI cannot\b`)}},
+			wantText: "remote answer", wantSteps: "local:escalated_refusal remote:served"},
+		{name: "empty", local: []fake.Option{reply("")},
+			wantText: "remote answer", wantSteps: "local:escalated_empty remote:served"},
+		{name: "finish length", local: []fake.Option{reply("a b c d e f g h")}, maxTokens: 3,
+			wantText: "remote answer", wantSteps: "local:escalated_finish_length remote:served"},
+		{name: "max length", local: []fake.Option{reply(strings.Repeat("word ", 40))},
+			esc:      Escalation{MaxLength: 20},
+			wantText: "remote answer", wantSteps: "local:escalated_max_length remote:served"},
+		{name: "truncated", local: []fake.Option{reply("a b c d e f")}, inject: func(f *fake.Runner) { f.CutAfter(2) },
+			wantText: "remote answer", wantSteps: "local:escalated_truncated remote:served"},
+		{name: "rate limited", inject: func(f *fake.Runner) { f.RateLimitNext(1, time.Second) },
+			wantText: "remote answer", wantSteps: "local:rate_limited remote:served"},
+		{name: "custom check", local: []fake.Option{reply("maybe")},
+			esc: Escalation{Check: func(answer string, _ *messages.TokenChunk) string {
+				if answer != "yes" && answer != "no" {
+					return "not_a_label"
+				}
+				return ""
+			}},
+			wantText: "remote answer", wantSteps: "local:escalated_not_a_label remote:served"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			local := fake.New(tc.local...)
+			remote := fake.New(reply("remote answer"))
+			if tc.inject != nil {
+				tc.inject(local)
+			}
+			h, obs := routerHost(t, []*DeploymentSpec{strictSpec("local", local), strictSpec("remote", remote)},
+				&RouterSpec{Name: "casc", Kind: RouterCascade, Members: []string{"local", "remote"}, Escalation: tc.esc})
+			b := batch("casc", "classify this")
+			if tc.maxTokens > 0 {
+				b.Sampling = &messages.Sampling{MaxTokens: tc.maxTokens}
+			}
+			r := run(t, h, b)
+			if r.err != nil || r.text != tc.wantText {
+				t.Fatalf("result = %q, %v; want only %q", r.text, r.err, tc.wantText)
+			}
+			ri := routeOf(t, r)
+			if steps(ri) != tc.wantSteps {
+				t.Fatalf("steps = %q, want %q", steps(ri), tc.wantSteps)
+			}
+			escalated := ri.GetMember() == "remote"
+			if escalated != (remote.Executes() == 1) {
+				t.Fatalf("remote.Executes() = %d, member %s", remote.Executes(), ri.GetMember())
+			}
+			for i, c := range r.chunks {
+				if c.GetDeployment() != "" && c.GetDeployment() != ri.GetMember() {
+					t.Fatalf("chunk %d from %q, want only %q", i, c.GetDeployment(), ri.GetMember())
+				}
+			}
+			routed, rerouted := obs.get()
+			if len(routed) != 1 || (escalated && len(rerouted) != 1) {
+				t.Fatalf("Routed = %q, Rerouted = %q", routed, rerouted)
+			}
+		})
+	}
+}
+
+// TestCascadeLastMemberStreamsUnchecked: the last member's answer reaches
+// the caller even when it would fail the checks.
+func TestCascadeLastMemberStreamsUnchecked(t *testing.T) {
+	local, remote := fake.New(reply("")), fake.New(reply(""))
+	h, _ := routerHost(t, []*DeploymentSpec{strictSpec("local", local), strictSpec("remote", remote)},
+		&RouterSpec{Name: "casc", Kind: RouterCascade, Members: []string{"local", "remote"}})
+	r := run(t, h, batch("casc", "x"))
+	if r.err != nil || r.last.GetFinishReason() == messages.FinishReason_FINISH_REASON_UNSPECIFIED {
+		t.Fatalf("result = %+v, want remote's (empty) answer", r)
+	}
+	if ri := routeOf(t, r); ri.GetMember() != "remote" || ri.GetReason() != OutcomeEscalatedEmpty {
+		t.Fatalf("route = %v", ri)
+	}
+}
+
+// TestCascadeNoEscalationOnBadRequest: a non-fallback error from a
+// candidate before any chunk is the caller's answer.
+func TestCascadeNoEscalationOnBadRequest(t *testing.T) {
+	local, remote := fake.New(), fake.New()
+	local.FailNth(1, &messages.Error{Code: runners.CodeBadRequest, Message: "bad tools"})
+	h, _ := routerHost(t, []*DeploymentSpec{strictSpec("local", local), strictSpec("remote", remote)},
+		&RouterSpec{Name: "casc", Kind: RouterCascade, Members: []string{"local", "remote"}})
+	if r := run(t, h, batch("casc", "x")); r.err.GetCode() != runners.CodeBadRequest || remote.Executes() != 0 {
+		t.Fatalf("error = %v, remote executes %d; want bad_request and no escalation", r.err, remote.Executes())
+	}
+}
+
+// TestRouterCancel: a Cancel sent to the router by message passing reaches
+// the member running the request, whatever the router kind and stage.
+func TestRouterCancel(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		kind       RouterKind
+		stallAfter int
+	}{
+		{"fallback before first chunk", RouterFallback, 0},
+		{"fallback after first chunk", RouterFallback, 2},
+		{"cascade buffering", RouterCascade, 2},
+		{"tiered", RouterTiered, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := fake.New(reply("a b c d e f")), fake.New()
+			a.StallAfter(tc.stallAfter)
+			spec := &RouterSpec{Name: "r", Kind: tc.kind, Members: []string{"a", "b"}}
+			if tc.kind == RouterTiered {
+				spec.Members, spec.Tiers = nil, []Tier{{Name: "one", Member: "a"}, {Name: "two", Member: "b"}}
+			}
+			h, _ := routerHost(t, []*DeploymentSpec{strictSpec("a", a), strictSpec("b", b)}, spec)
+			pid := h.Directory().Lookup("r")
+			s := NewStream(context.Background(), h.System(), pid, "cancel-me")
+			h.System().Root.Send(pid, &messages.Execute{Batch: &messages.ExecuteBatch{RequestId: "cancel-me", Model: "r", Stream: true,
+				Messages: []*messages.ChatMessage{{Role: messages.Role_ROLE_USER, Content: "x"}}}, ReplyTo: FromActorPID(s.PID())})
+			if !a.WaitExecutes(1, time.After(10*time.Second)) {
+				t.Fatal("member a never started")
+			}
+			var got []*messages.TokenChunk
+			passThrough := tc.kind != RouterCascade
+			for passThrough && len(got) < tc.stallAfter {
+				c, err := s.Recv()
+				if err != nil {
+					t.Fatalf("Recv = %v before the stall", err)
+				}
+				got = append(got, c)
+			}
+			h.System().Root.Send(pid, &messages.Cancel{RequestId: "cancel-me"})
+			r := drain(t, s)
+			if r.err.GetCode() != runners.CodeCancelled {
+				t.Fatalf("result = %+v, want cancelled", r)
+			}
+			if len(r.chunks) != 0 {
+				t.Fatalf("got %d chunks after the cancel, want none", len(r.chunks))
+			}
+			if b.Executes() != 0 {
+				t.Fatalf("b.Executes() = %d, want 0: a cancel never falls back", b.Executes())
+			}
+		})
+	}
+}
+
+func TestRouterEstimateForwarding(t *testing.T) {
+	deps, _, _, _ := tieredDeps()
+	h, _ := routerHost(t, deps, tieredSpec(),
+		&RouterSpec{Name: "outer", Kind: RouterTiered, Tiers: []Tier{{Name: "x", Member: "auto/premium"}, {Name: "y", Member: "small"}}})
+	// The outer tier "x" is the inner router's premium tier: its estimate
+	// comes from "big", so a tight request budget downgrades to "small".
+	r := run(t, h, capped("outer/x", 0.001))
+	if ri := routeOf(t, r); r.err != nil || r.text != "cheap answer" || ri.GetReason() != OutcomeOverRequestBudget {
+		t.Fatalf("result = %q, %v, route %v", r.text, r.err, ri)
+	}
+	r = run(t, h, capped("outer/x", 1))
+	if routes := r.chunks[0].GetRoutes(); r.text != "premium answer" || len(routes) != 2 || routes[1].GetTier() != "premium" {
+		t.Fatalf("result = %q, routes %v", r.text, routes)
+	}
+}

@@ -4,6 +4,11 @@
 // and any OpenAI-compatible server (LiteLLM, vLLM, llama.cpp server…),
 // selected by Config.Runtime.
 //
+// The request's model is Config.Model (the provider's model id), never the
+// batch's client-facing model name. Execute returns once a 2xx status has
+// arrived, after httpapi.Session.Do's retries and backoff (so it may block
+// for the backoff; the RunnerActor calls it off its mailbox goroutine).
+//
 // Wire format: hand-written types for the documented chat.completion and
 // chat.completion.chunk objects. Messages map role for role; multi-part
 // content becomes text and image_url parts (inline image bytes become data

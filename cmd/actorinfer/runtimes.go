@@ -117,16 +117,19 @@ func httpConfig(d *config.Deployment) httpapi.Config {
 	if rl := d.RateLimits.Runners(); rl != nil {
 		c.RateLimits = *rl
 	}
-	p := d.Pricing
-	if p == nil && d.Budget.UnknownPrice == config.PriceEstimate {
-		// Price models missing from the built-in table at estimate_price;
-		// the runner prefers its table when it knows the model.
-		p = d.Budget.EstimatePrice
+	if p := d.Pricing; p != nil {
+		c.Pricing = price(p)
 	}
-	if p != nil {
-		c.Pricing = &httpapi.Price{Input: p.Input, Output: p.Output, CachedInput: p.CachedInput, CacheWrite: p.CacheWrite}
+	if p := d.Budget.EstimatePrice; p != nil && d.Budget.UnknownPrice == config.PriceEstimate {
+		// Models missing from the built-in table are priced at
+		// estimate_price; known models keep their table price.
+		c.FallbackPricing = price(p)
 	}
 	return c
+}
+
+func price(p *config.Pricing) *httpapi.Price {
+	return &httpapi.Price{Input: p.Input, Output: p.Output, CachedInput: p.CachedInput, CacheWrite: p.CacheWrite}
 }
 
 // secret maps a config secret reference onto the runners' form. Env and

@@ -82,6 +82,10 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, reqID string) {
 		return
 	}
 	defer h.Close()
+	// The backend cancels on ctx, but a Recv must not outlive the request
+	// even when it does not: closing the handle ends a blocked Recv.
+	stop := context.AfterFunc(ctx, func() { h.Close() })
+	defer stop()
 	if req.stream {
 		x.stream(ctx, h)
 	} else {

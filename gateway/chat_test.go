@@ -370,3 +370,20 @@ func TestClientDisconnectCancels(t *testing.T) {
 		})
 	}
 }
+
+// deaf is a backend whose stream ignores its context: only Close ends a
+// blocked Recv.
+func deaf(context.Context, *messages.ExecuteBatch) (runners.RunHandle, error) {
+	p, _ := runners.NewPipe(context.Background(), 1)
+	return p, nil
+}
+
+func TestChatDeafBackendTimesOut(t *testing.T) {
+	for _, req := range []string{`{"model":"deaf",` + strings.TrimPrefix(hiStream, `{"model":"demo",`), `{"model":"deaf",` + strings.TrimPrefix(hiRequest, `{"model":"demo",`)} {
+		s := newTestServer(t, newTestBackend().on("deaf", deaf), func(o *Options) { o.RequestTimeout = 20 * time.Millisecond })
+		resp, body := s.chat(t, req)
+		if e := parseError(t, body); resp.StatusCode != 504 || deref(e.Error.Code) != "timeout" {
+			t.Errorf("%s: deaf backend = %d %s, want 504 timeout", req, resp.StatusCode, body)
+		}
+	}
+}

@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/actorinfer/actorinfer/messages"
 )
@@ -206,4 +208,29 @@ func BenchmarkDecodeChatRequest(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzAppendString checks the hand-written string encoder against
+// encoding/json: whatever it writes decodes back to the input (with
+// invalid UTF-8 replaced, as encoding/json does).
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", "quote\" back\\slash", "\n\r\t\x00\x1f", "é😀", "\u2028\u2029", "\xff\xfe", "<&>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := appendString(nil, s)
+		var got string
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("appendString(%q) = %s: not JSON: %v", s, b, err)
+		}
+		want := strings.ToValidUTF8(s, "\uFFFD")
+		if !utf8.ValidString(s) {
+			// encoding/json replaces each invalid byte; compare with its own encoding.
+			ref, _ := json.Marshal(s)
+			_ = json.Unmarshal(ref, &want)
+		}
+		if got != want {
+			t.Fatalf("appendString(%q) decodes to %q, want %q", s, got, want)
+		}
+	})
 }

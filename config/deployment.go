@@ -221,7 +221,7 @@ type Retry struct {
 	// MaxBackoff caps the backoff. Default 60s.
 	MaxBackoff Duration `toml:"max_backoff"`
 	// RespectRetryAfter waits as long as the provider's Retry-After says
-	// (capped by MaxBackoff). Default true.
+	// (a hint beyond MaxBackoff or the deadline fails at once with it). Default true.
 	RespectRetryAfter *bool `toml:"respect_retry_after"`
 }
 
@@ -255,7 +255,7 @@ type Timeouts struct {
 	FirstToken Duration `toml:"first_token"`
 	// Idle bounds the gap between two tokens. Default 5m.
 	Idle Duration `toml:"idle"`
-	// Total bounds one attempt from start to last token. Default 30m.
+	// Total bounds the whole upstream request, retries included. Default 30m.
 	Total Duration `toml:"total"`
 }
 

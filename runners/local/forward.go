@@ -32,7 +32,7 @@ type engine struct {
 	hb, hb2       []float32 // [b][hidden]
 	att           []float32 // [b][head][ctx]
 	logits        []float32 // [b][vocab]
-	xq            []int8    // quantized activations [b][max(dim,hidden)]
+	xq            []int16   // quantized activations [b][max(dim,hidden)]
 	xs            []float32
 	cos, sin      []float32 // [pos][headSize/2]
 
@@ -49,7 +49,7 @@ type engine struct {
 	mmCols int
 	mmNB   int
 
-	mmFn, attnFn, quantFn func(lo, hi int)
+	mmFn, attnFn func(lo, hi int)
 }
 
 func newEngine(m *Model, ctx, maxB, threads int) *engine {
@@ -66,7 +66,7 @@ func newEngine(m *Model, ctx, maxB, threads int) *engine {
 	e.logits = make([]float32, maxB*p.VocabSize)
 	if m.Quantized() {
 		gs := m.layers[0].wq.gs
-		e.xq = make([]int8, maxB*max(D, H))
+		e.xq = make([]int16, maxB*max(D, H))
 		e.xs = make([]float32, maxB*max(D, H)/gs)
 	}
 	hs := p.HeadSize()
@@ -82,7 +82,6 @@ func newEngine(m *Model, ctx, maxB, threads int) *engine {
 	}
 	e.mmFn = e.mmRange
 	e.attnFn = e.attnRange
-	e.quantFn = e.quantRange
 	return e
 }
 
@@ -200,20 +199,15 @@ func (e *engine) rope(x []float32, pos, hs int) {
 func (e *engine) matmul(k int, in []float32, cols int) {
 	e.nmm, e.mmIn, e.mmCols, e.mmNB = k, in, cols, e.nb
 	if e.mm[0].w.quantized() {
+		// Small (nb × cols values): done here, not worth a dispatch.
 		gs := e.mm[0].w.gs
-		e.pool.run(e.nb*cols/gs, 8, e.quantFn)
+		quantizeQ8(in[:e.nb*cols], e.xq, e.xs, gs)
 	}
 	rows := 0
 	for t := 0; t < k; t++ {
 		rows += e.mm[t].w.rows
 	}
 	e.pool.run(rows, 16, e.mmFn)
-}
-
-// quantRange quantizes groups [lo, hi) of the matmul input.
-func (e *engine) quantRange(lo, hi int) {
-	gs := e.mm[0].w.gs
-	quantizeQ8(e.mmIn[lo*gs:hi*gs], e.xq[lo*gs:hi*gs], e.xs[lo:hi], gs)
 }
 
 // mmRange computes rows [lo, hi) of the concatenated tasks.
@@ -235,26 +229,11 @@ func (e *engine) mmRange(lo, hi int) {
 }
 
 func (e *engine) rowsF32(tk *mmTask, a, z int) {
-	cols, nb, in := e.mmCols, e.mmNB, e.mmIn
-	w := tk.w.f
-	for r := a; r < z; r++ {
-		row := w[r*cols : (r+1)*cols]
-		for b := 0; b < nb; b++ {
-			tk.out[b][r] = dot(row, in[b*cols:(b+1)*cols])
-		}
-	}
+	matvecF32(tk.w.f, a, z, e.mmCols, e.mmIn, e.mmNB, &tk.out)
 }
 
 func (e *engine) rowsQ8(tk *mmTask, a, z int) {
-	cols, nb, gs := e.mmCols, e.mmNB, tk.w.gs
-	ng := cols / gs
-	for r := a; r < z; r++ {
-		q := tk.w.q[r*cols : (r+1)*cols]
-		s := tk.w.s[r*ng : (r+1)*ng]
-		for b := 0; b < nb; b++ {
-			tk.out[b][r] = dotQ8(q, s, e.xq[b*cols:(b+1)*cols], e.xs[b*ng:(b+1)*ng], gs)
-		}
-	}
+	matvecQ8(tk.w, a, z, e.xq, e.xs, e.mmNB, &tk.out)
 }
 
 // attnRange runs attention for items [lo, hi) of (sequence, head) pairs.

@@ -126,7 +126,8 @@ func TestFormatsAgree(t *testing.T) {
 }
 
 // TestBatchedStepMatchesSingle checks that decoding sequences together in
-// one step gives bit-identical logits to decoding each alone.
+// one step gives bit-identical logits to decoding each alone (batches of 1
+// to 6 exercise the one- and four-vector kernels).
 func TestBatchedStepMatchesSingle(t *testing.T) {
 	p := withShared(Params{Dim: 64, HiddenDim: 192, Layers: 2, Heads: 8, KVHeads: 4, VocabSize: 300, SeqLen: 32}, true)
 	w := randomWeights(p, 3)
@@ -139,10 +140,10 @@ func TestBatchedStepMatchesSingle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		seqs := [][]int{{1, 5, 9, 13, 17, 21}, {1, 7, 7}, {1, 200, 100, 50}}
+		seqs := [][]int{{1, 5, 9, 13, 17, 21}, {1, 7, 7}, {1, 200, 100, 50}, {1, 2, 3, 4, 5}, {1, 9}, {1, 299, 298, 297, 296}}
 		// Alone.
 		alone := make([][][]float32, len(seqs))
-		e := newEngine(m, 16, 4, 2)
+		e := newEngine(m, 16, 8, 2)
 		for i, s := range seqs {
 			c := e.newCache()
 			for pos, tk := range s {
@@ -151,8 +152,8 @@ func TestBatchedStepMatchesSingle(t *testing.T) {
 			}
 		}
 		// Together: sequences join late and leave early.
-		caches := []*kvCache{e.newCache(), e.newCache(), e.newCache()}
-		start := []int{0, 2, 1}
+		caches := []*kvCache{e.newCache(), e.newCache(), e.newCache(), e.newCache(), e.newCache(), e.newCache()}
+		start := []int{0, 2, 1, 0, 3, 1}
 		for step := 0; step < 8; step++ {
 			var toks, pos []int
 			var cs []*kvCache
@@ -167,7 +168,7 @@ func TestBatchedStepMatchesSingle(t *testing.T) {
 			if len(toks) == 0 {
 				continue
 			}
-			want := []bool{true, true, true}
+			want := []bool{true, true, true, true, true, true}
 			e.step(len(toks), toks, pos, cs, want)
 			for b, i := range idx {
 				got := e.logits[b*p.VocabSize : (b+1)*p.VocabSize]
@@ -177,6 +178,31 @@ func TestBatchedStepMatchesSingle(t *testing.T) {
 					}
 				}
 			}
+		}
+		e.close()
+		m.Close()
+	}
+}
+
+// TestStepAllocatesNothing: a decode step (fp32 and Q8_0, batched)
+// allocates nothing.
+func TestStepAllocatesNothing(t *testing.T) {
+	p := withShared(Params{Dim: 64, HiddenDim: 192, Layers: 2, Heads: 8, KVHeads: 4, VocabSize: 300, SeqLen: 64}, true)
+	w := randomWeights(p, 1)
+	for _, path := range []string{w.writeV0(t), w.writeV12(t, 2, 32)} {
+		m, err := LoadModel(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newEngine(m, 64, 4, 2)
+		c := []*kvCache{e.newCache(), e.newCache()}
+		toks, pos, want := []int{1, 1}, []int{0, 0}, []bool{true, true}
+		n := testing.AllocsPerRun(50, func() {
+			e.step(2, toks, pos, c, want)
+			pos[0], pos[1] = (pos[0]+1)%60, (pos[1]+1)%60
+		})
+		if n != 0 {
+			t.Errorf("%s: %v allocations per step, want 0", m.Format, n)
 		}
 		e.close()
 		m.Close()

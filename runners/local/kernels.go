@@ -27,10 +27,11 @@ func dotGeneric(a, b []float32) float32 {
 	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 }
 
-// dotQ8Generic is the int8 group dot product of row (values q, one scale
-// per gs values in ws) with a quantized vector (xq, xs): per group an exact
-// int32 sum, scaled by both group scales.
-func dotQ8Generic(q []int8, ws []float32, xq []int8, xs []float32, gs int) float32 {
+// dotQ8Generic is the int8 group dot product of a row (values q, one
+// scale per gs values in ws) with a quantized vector (xq, int8 range held
+// in int16, scales xs): per group an exact int32 sum, scaled by both group
+// scales and accumulated in group order.
+func dotQ8Generic(q []int8, ws []float32, xq []int16, xs []float32, gs int) float32 {
 	n := len(q)
 	xq = xq[:n]
 	var sum float32
@@ -48,14 +49,15 @@ func dotQ8Generic(q []int8, ws []float32, xq []int8, xs []float32, gs int) float
 		for ; k < gs; k++ {
 			a0 += int32(qq[k]) * int32(xx[k])
 		}
-		sum += float32(a0+a1+a2+a3) * ws[g] * xs[g]
+		sum += float32(a0+a1+a2+a3) * (ws[g] * xs[g])
 	}
 	return sum
 }
 
-// quantizeQ8 quantizes x into groups of gs int8 values with a scale each
-// (max |x| / 127), as llama2.c's runq.c does for activations.
-func quantizeQ8(x []float32, q []int8, s []float32, gs int) {
+// quantizeQ8 quantizes x into groups of gs values in the int8 range (held
+// as int16 for the kernels) with a scale each (max |x| / 127), as
+// llama2.c's runq.c does for activations.
+func quantizeQ8(x []float32, q []int16, s []float32, gs int) {
 	for g, j := 0, 0; j < len(x); g, j = g+1, j+gs {
 		grp := x[j : j+gs]
 		var wmax float32
@@ -72,7 +74,7 @@ func quantizeQ8(x []float32, q []int8, s []float32, gs int) {
 			inv = 1 / scale
 		}
 		for k, v := range grp {
-			q[j+k] = int8(math.Round(float64(v * inv)))
+			q[j+k] = int16(math.Round(float64(v * inv)))
 		}
 	}
 }

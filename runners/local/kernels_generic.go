@@ -7,6 +7,25 @@ const kernelName = "generic"
 
 func dot(a, b []float32) float32 { return dotGeneric(a, b) }
 
-func dotQ8(q []int8, ws []float32, xq []int8, xs []float32, gs int) float32 {
-	return dotQ8Generic(q, ws, xq, xs, gs)
+// matvecF32 computes out[b][r] = w[r]·in[b] for rows [a, z) and nb inputs.
+func matvecF32(w []float32, a, z, cols int, in []float32, nb int, out *[maxBatchLimit][]float32) {
+	for r := a; r < z; r++ {
+		row := w[r*cols : (r+1)*cols]
+		for b := 0; b < nb; b++ {
+			out[b][r] = dotGeneric(row, in[b*cols:(b+1)*cols])
+		}
+	}
+}
+
+// matvecQ8 is matvecF32 for a group-quantized matrix and quantized inputs.
+func matvecQ8(m *matrix, a, z int, xq []int16, xs []float32, nb int, out *[maxBatchLimit][]float32) {
+	cols, gs := m.cols, m.gs
+	ng := cols / gs
+	for r := a; r < z; r++ {
+		q := m.q[r*cols : (r+1)*cols]
+		s := m.s[r*ng : (r+1)*ng]
+		for b := 0; b < nb; b++ {
+			out[b][r] = dotQ8Generic(q, s, xq[b*cols:(b+1)*cols], xs[b*ng:(b+1)*ng], gs)
+		}
+	}
 }

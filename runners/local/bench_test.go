@@ -1,0 +1,185 @@
+package local
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Benchmarks of the decode loop on random weights in the stories shapes
+// (greedy, 128 tokens from BOS). Each reports tok/s, the weight bytes a
+// step reads, the machine's read bandwidth measured in the same run with
+// the same thread count, and efficiency = tok/s × bytes/token ÷ bandwidth.
+//
+//	go test -run '^$' -bench Decode -benchtime 3x ./runners/local
+//	GOEXPERIMENT=simd go test -run '^$' -bench Decode -benchtime 3x ./runners/local
+
+const benchTokens = 128
+
+var benchModels sync.Map // name -> string path, kept for the process
+
+func benchModel(b *testing.B, name string, p Params, q8 bool) *Model {
+	b.Helper()
+	key := fmt.Sprintf("%s-%v", name, q8)
+	path, ok := benchModels.Load(key)
+	if !ok {
+		w := randomWeights(withShared(p, true), 1)
+		if q8 {
+			path = w.writeV12(benchTB{b}, 2, 64)
+		} else {
+			path = w.writeV0(benchTB{b})
+		}
+		benchModels.Store(key, path)
+	}
+	m, err := LoadModel(path.(string))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	return m
+}
+
+// benchTB writes model files that outlive one benchmark function (b.TempDir
+// is removed after each b.N round); TestMain removes them at exit.
+type benchTB struct{ *testing.B }
+
+var (
+	benchDirMu   sync.Mutex
+	benchDirPath string
+)
+
+func (t benchTB) TempDir() string {
+	benchDirMu.Lock()
+	defer benchDirMu.Unlock()
+	if benchDirPath == "" {
+		d, err := os.MkdirTemp("", "local-bench-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		benchDirPath = d
+	}
+	return benchDirPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchDirPath != "" {
+		os.RemoveAll(benchDirPath)
+	}
+	os.Exit(code)
+}
+
+// decode runs nb sequences of benchTokens greedy tokens from BOS in lockstep.
+func decode(e *engine, caches []*kvCache, nb int, toks, pos []int, want []bool) {
+	V := e.p.VocabSize
+	for i := 0; i < nb; i++ {
+		toks[i], pos[i], want[i] = 1, 0, true
+	}
+	for step := 0; step < benchTokens; step++ {
+		e.step(nb, toks, pos, caches, want)
+		for i := 0; i < nb; i++ {
+			toks[i] = argmax(e.logits[i*V : (i+1)*V])
+			pos[i]++
+		}
+	}
+}
+
+func benchDecode(b *testing.B, m *Model, nb int) {
+	threads := runtime.NumCPU()
+	e := newEngine(m, benchTokens, nb, threads)
+	defer e.close()
+	caches := make([]*kvCache, nb)
+	for i := range caches {
+		caches[i] = e.newCache()
+	}
+	toks, pos, want := make([]int, nb), make([]int, nb), make([]bool, nb)
+	decode(e, caches, nb, toks, pos, want) // warm up: page in the weights
+	bw := readBandwidth(e.pool)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuSeconds()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		decode(e, caches, nb, toks, pos, want)
+	}
+	el := time.Since(start).Seconds()
+	cpu := cpuSeconds() - cpu0
+	b.StopTimer()
+	tps := float64(b.N*benchTokens*nb) / el
+	// Tokens per CPU-second of this process: comparable across runs on a
+	// machine shared with other work, where wall-clock tok/s is not.
+	b.ReportMetric(float64(b.N*benchTokens*nb)/cpu, "tok/cpu-s")
+	bytesPerStep := float64(m.WeightBytes())
+	b.ReportMetric(tps, "tok/s")
+	b.ReportMetric(bytesPerStep/1e6, "MB/step")
+	b.ReportMetric(bw/1e9, "GB/s-bw")
+	// Efficiency: weight bytes streamed per second (one pass per step,
+	// shared by the nb sequences) over the measured bandwidth.
+	b.ReportMetric(tps/float64(nb)*bytesPerStep/bw, "efficiency")
+}
+
+func BenchmarkDecode(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		p    Params
+		q8   bool
+		nb   int
+	}{
+		{"15M-fp32", shape15M, false, 1},
+		{"110M-fp32", shape110M, false, 1},
+		{"110M-q8_0", shape110M, true, 1},
+		{"15M-fp32-batch8", shape15M, false, 8},
+		{"110M-fp32-batch8", shape110M, false, 8},
+		{"110M-q8_0-batch8", shape110M, true, 8},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			benchDecode(b, benchModel(b, tc.name[:strings.Index(tc.name, "-")], tc.p, tc.q8), tc.nb)
+		})
+	}
+}
+
+// bwBuf is the buffer of the bandwidth probe: 512 MiB, far beyond the caches.
+var bwBuf = sync.OnceValue(func() []float32 {
+	s := make([]float32, 128<<20)
+	for i := range s {
+		s[i] = float32(i & 1023)
+	}
+	return s
+})
+
+// readBandwidth measures the bytes per second the pool reads from memory
+// (a parallel dot product of bwBuf with itself, using the same kernel as
+// the matrices, best of 3).
+func readBandwidth(p *pool) float64 {
+	buf := bwBuf()
+	sums := make([]float32, 1024)
+	const chunk = 1 << 16
+	fn := func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			x := buf[c*chunk : (c+1)*chunk]
+			sums[c%len(sums)] += dot(x, x) // one stream: the second load hits L1
+		}
+	}
+	best := 0.0
+	for r := 0; r < 3; r++ {
+		start := time.Now()
+		p.run(len(buf)/chunk, 1, fn)
+		best = max(best, float64(4*len(buf))/time.Since(start).Seconds())
+	}
+	return best
+}
+
+
+// cpuSeconds is the user+system CPU time of this process so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}

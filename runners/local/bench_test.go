@@ -174,7 +174,6 @@ func readBandwidth(p *pool) float64 {
 	return best
 }
 
-
 // cpuSeconds is the user+system CPU time of this process so far.
 func cpuSeconds() float64 {
 	var ru syscall.Rusage

@@ -11,7 +11,10 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/actorinfer/actorinfer/internal/clock"
 	"github.com/actorinfer/actorinfer/messages"
 	"github.com/actorinfer/actorinfer/runners"
 	"github.com/actorinfer/actorinfer/runners/fake"
@@ -43,15 +46,16 @@ func (o *routeLog) get() (routed, rerouted []string) {
 	return slices.Clone(o.routed), slices.Clone(o.rerouted)
 }
 
-// routerHost spawns the deployments, then the routers, on a host whose
-// observer is returned.
+// routerHost spawns the deployments, then the routers, on a host with a
+// fake clock (stopped at noon) whose observer is returned.
 func routerHost(t testing.TB, deps []*DeploymentSpec, routers ...*RouterSpec) (*Host, *routeLog) {
 	t.Helper()
 	obs := &routeLog{}
+	clk := clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	// protoactor's default dispatcher, not the host's pool: a stream pump
 	// may still send its outcome after the caller has the last chunk, and
 	// the pool panics on a send after Host.Close (see PoolDispatcher.Stop).
-	h := NewHost(quietSystem(t), HostOptions{Observer: obs, Dispatcher: actor.NewDefaultDispatcher(300)})
+	h := NewHost(quietSystem(t), HostOptions{Observer: obs, Clock: clk, Dispatcher: actor.NewDefaultDispatcher(300)})
 	t.Cleanup(h.Close)
 	for _, s := range deps {
 		if _, err := h.Spawn(s); err != nil {
@@ -256,7 +260,7 @@ func TestFallbackAllCooling(t *testing.T) {
 			}
 		}
 		r := run(t, h, batch("chain", "hi"))
-		if r.err.GetCode() != runners.CodeCircuitOpen || r.err.RetryAfter() > time.Minute || r.err.RetryAfter() < 59*time.Second {
+		if r.err.GetCode() != runners.CodeCircuitOpen || r.err.RetryAfter() != time.Minute || r.err.GetScope() != "router" {
 			t.Fatalf("error = %v, want circuit_open retrying after about 1m", r.err)
 		}
 	})
@@ -604,5 +608,170 @@ func TestRouterEstimateForwarding(t *testing.T) {
 	r = run(t, h, capped("outer/x", 1))
 	if routes := r.chunks[0].GetRoutes(); r.text != "premium answer" || len(routes) != 2 || routes[1].GetTier() != "premium" {
 		t.Fatalf("result = %q, routes %v", r.text, routes)
+	}
+}
+
+// blackHole is a process that swallows every message: a member that never
+// answers.
+type blackHole struct{}
+
+func (blackHole) SendUserMessage(*actor.PID, any)   {}
+func (blackHole) SendSystemMessage(*actor.PID, any) {}
+func (blackHole) Stop(*actor.PID)                   {}
+
+// TestRouterCancelWhileEstimating: a cancel that arrives while a tiered
+// router waits for a cost estimate ends the request at once.
+func TestRouterCancelWhileEstimating(t *testing.T) {
+	deps, _, _, _ := tieredDeps()
+	h, _ := routerHost(t, deps, &RouterSpec{Name: "r", Kind: RouterTiered,
+		Tiers: []Tier{{Name: "stuck", Member: "hole"}, {Name: "cheap", Member: "small"}}})
+	hole, _ := h.System().ProcessRegistry.Add(blackHole{}, "hole")
+	h.Directory().Register("hole", hole)
+	pid := h.Directory().Lookup("r")
+	s := NewStream(context.Background(), h.System(), pid, "est-1")
+	h.System().Root.Send(pid, &messages.Execute{Batch: &messages.ExecuteBatch{RequestId: "est-1", Model: "r"}, ReplyTo: FromActorPID(s.PID())})
+	h.System().Root.Send(pid, &messages.Cancel{RequestId: "est-1"})
+	if r := drain(t, s); r.err.GetCode() != runners.CodeCancelled || r.err.GetDeployment() != "r" {
+		t.Fatalf("result = %+v, want cancelled by the router", r)
+	}
+}
+
+// TestRouterDuplicateAndBadExecute: a request id already in flight, and a
+// batch without one, are refused.
+func TestRouterDuplicateAndBadExecute(t *testing.T) {
+	a := fake.New()
+	a.Stall()
+	h, _ := routerHost(t, []*DeploymentSpec{strictSpec("a", a)}, &RouterSpec{Name: "r", Kind: RouterFallback, Members: []string{"a"}})
+	pid := h.Directory().Lookup("r")
+	first := NewStream(context.Background(), h.System(), pid, "dup")
+	defer first.Close()
+	h.System().Root.Send(pid, &messages.Execute{Batch: &messages.ExecuteBatch{RequestId: "dup", Model: "r"}, ReplyTo: FromActorPID(first.PID())})
+	second := NewStream(context.Background(), h.System(), nil, "dup")
+	h.System().Root.Send(pid, &messages.Execute{Batch: &messages.ExecuteBatch{RequestId: "dup", Model: "r"}, ReplyTo: FromActorPID(second.PID())})
+	if r := drain(t, second); r.err.GetCode() != runners.CodeBadRequest {
+		t.Fatalf("duplicate = %+v, want bad_request", r)
+	}
+	third := NewStream(context.Background(), h.System(), nil, "")
+	h.System().Root.Send(pid, &messages.Execute{Batch: &messages.ExecuteBatch{Model: "r"}, ReplyTo: FromActorPID(third.PID())})
+	if r := drain(t, third); r.err.GetCode() != runners.CodeBadRequest {
+		t.Fatalf("no request id = %+v, want bad_request", r)
+	}
+	a.Release()
+}
+
+// TestMemberBatchCopiesEveryField guards memberBatch against fields added
+// to ExecuteBatch later: every populated field is carried, but the model
+// and tier.
+func TestMemberBatchCopiesEveryField(t *testing.T) {
+	src := &messages.ExecuteBatch{RequestId: "id", Model: "auto/premium", Tier: "premium", Stream: true, EstimatedTokens: 7,
+		Priority: 2, DeadlineUnixNano: 9, ToolsJson: []byte("[]"), ToolChoiceJson: []byte(`"auto"`),
+		ResponseFormatJson: []byte("{}"), User: "u", MaxCostUsd: 0.5, Sampling: &messages.Sampling{MaxTokens: 3},
+		Messages: []*messages.ChatMessage{{Role: messages.Role_ROLE_USER, Content: "hi"}}}
+	fields := src.ProtoReflect().Descriptor().Fields()
+	set := 0
+	src.ProtoReflect().Range(func(protoreflect.FieldDescriptor, protoreflect.Value) bool { set++; return true })
+	if set != fields.Len() {
+		t.Fatalf("test batch sets %d of %d fields: set the new ones", set, fields.Len())
+	}
+	got := memberBatch(src, "big")
+	if got.GetModel() != "big" || got.GetTier() != "" {
+		t.Fatalf("memberBatch model, tier = %q, %q; want big and none", got.GetModel(), got.GetTier())
+	}
+	got.Model, got.Tier = src.GetModel(), src.GetTier()
+	if !proto.Equal(got, src) {
+		t.Fatalf("memberBatch = %v, want a copy of %v", got, src)
+	}
+}
+
+func TestBudgetCheck(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 30, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name  string
+		cfg   BudgetConfig
+		spend float64
+		usd   float64
+		want  string // error scope, "" for none
+	}{
+		{"free", BudgetConfig{MaxSpendPerHour: 1}, 0, 0, ""},
+		{"within", BudgetConfig{MaxSpendPerHour: 1}, 0.5, 0.4, ""},
+		{"over hour", BudgetConfig{MaxSpendPerHour: 1}, 0.5, 0.6, ScopeHour},
+		{"over day", BudgetConfig{MaxSpendPerDay: 1}, 0.5, 0.6, ScopeDay},
+		{"warn admits", BudgetConfig{MaxSpendPerHour: 1, OnExceeded: OnExceededWarn}, 0.5, 0.6, ""},
+		{"throttle rejects", BudgetConfig{MaxSpendPerHour: 1, OnExceeded: OnExceededThrottle}, 0.5, 0.6, ScopeHour},
+		{"unknown denied", BudgetConfig{MaxSpendPerHour: 1}, 0, -1, ScopePrice},
+		{"unknown estimated", BudgetConfig{MaxSpendPerHour: 1, UnknownPrice: UnknownPriceEstimate, UnknownPriceUSD: 0.1}, 0, -1, ""},
+		{"no caps", BudgetConfig{}, 0, -1, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := NewBudget(tc.cfg)
+			if tc.spend > 0 {
+				b.Settle(now, "spent", tc.spend)
+			}
+			err := b.Check(now, tc.usd)
+			if err.GetScope() != tc.want || (tc.want != "" && err.GetCode() != runners.CodeBudgetExceeded) {
+				t.Fatalf("Check(%v) = %v, want scope %q", tc.usd, err, tc.want)
+			}
+			if st := b.State(now); st.GetReservedUsd() != 0 || st.GetRejectedTotal() != 0 {
+				t.Fatalf("state after Check = %v, want nothing reserved or rejected", st)
+			}
+		})
+	}
+}
+
+func TestBudgetActorCheck(t *testing.T) {
+	sys := quietSystem(t)
+	clk := clock.NewFake(time.Date(2026, 3, 1, 12, 30, 0, 0, time.UTC))
+	pid := sys.Root.Spawn(NewBudgetProps(BudgetConfig{MaxSpendPerHour: 1}, clk, WithBudgetName("d")))
+	for _, tc := range []struct {
+		usd  float64
+		want bool
+	}{{0.5, true}, {2, false}} {
+		res, err := sys.Root.RequestFuture(pid, &messages.BudgetCheck{RequestId: "c", AmountUsd: tc.usd}, 5*time.Second).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := res.(*messages.BudgetVerdict)
+		if ok := v.GetError() == nil; ok != tc.want || v.GetRequestId() != "c" || v.GetAmountUsd() != tc.usd {
+			t.Fatalf("BudgetCheck(%v) = %v, want admitted %v", tc.usd, v, tc.want)
+		}
+		if !tc.want && (v.GetError().GetDeployment() != "d" || v.GetError().GetRetryAfterMs() != 30*60*1000) {
+			t.Fatalf("verdict error = %v, want deployment d and a retry at the hour", v.GetError())
+		}
+	}
+}
+
+// BenchmarkRouterRequest measures one request through a router in front of
+// a bare deployment (compare BenchmarkDeploymentRequest/bare): the router
+// adds one hop (caller→router) and a reply process per attempt; chunks do
+// not cross its mailbox. The tiered case adds the estimate round trip.
+func BenchmarkRouterRequest(b *testing.B) {
+	for _, kind := range []RouterKind{RouterFallback, RouterCascade, RouterTiered} {
+		b.Run(kind.String(), func(b *testing.B) {
+			spec := &RouterSpec{Name: "r", Kind: kind, Members: []string{"a", "b"}}
+			if kind == RouterTiered {
+				spec.Members, spec.Tiers = nil, []Tier{{Name: "one", Member: "a"}, {Name: "two", Member: "b"}}
+			}
+			h := testHost(b, fakeSpec("a", fake.New(fake.WithPrice(1, 1))), fakeSpec("b", fake.New()))
+			if _, err := h.SpawnRouter(spec); err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					i++
+					s, err := h.Execute(ctx, batch("r", fmt.Sprint("hello world ", i)))
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := runners.ReadAll(s); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+		})
 	}
 }

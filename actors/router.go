@@ -178,8 +178,8 @@ type RouterSpec struct {
 }
 
 // Validate refuses a spec without a name or members, a name with "/" or
-// whitespace, an unknown kind, duplicate or unknown tiers, and FallbackOn
-// codes a router never falls back on.
+// whitespace, an unknown kind, duplicate members or tiers, an unknown
+// default tier, and FallbackOn codes a router never falls back on.
 func (s *RouterSpec) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) {
@@ -213,9 +213,12 @@ func (s *RouterSpec) Validate() error {
 		if len(s.Members) == 0 {
 			add("needs at least one member")
 		}
-		for _, m := range s.Members {
+		for i, m := range s.Members {
 			if m == "" || m == s.Name {
 				add("member %q is empty or the router itself", m)
+			}
+			if slices.Contains(s.Members[:i], m) {
+				add("member %q listed twice", m)
 			}
 		}
 	default:

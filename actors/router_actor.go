@@ -132,6 +132,16 @@ func (a *routerActor) onExecute(ctx actor.Context, m *messages.Execute) {
 		a.env.observer.RequestFailed(a.spec.Name, err)
 		return
 	}
+	// Members the request has been through already (a deployment fell
+	// back to this router) are not tried again.
+	plan = slices.DeleteFunc(plan, func(mb member) bool { return slices.Contains(m.GetVisited(), mb.name) })
+	if len(plan) == 0 {
+		err := &messages.Error{Code: runners.CodeServerError, Scope: "router", RequestId: id, Deployment: a.spec.Name,
+			Message: fmt.Sprintf("every member of router %q was already tried", a.spec.Name)}
+		ctx.Send(replyTo, err)
+		a.env.observer.RequestFailed(a.spec.Name, err)
+		return
+	}
 	r := &routed{id: id, batch: b, replyTo: replyTo, plan: plan,
 		visited: append(slices.Clip(m.GetVisited()), a.spec.Name),
 		route:   &messages.RouteInfo{Router: a.spec.Name, Kind: a.spec.Kind.String(), Requested: requested}}
@@ -143,7 +153,9 @@ func (a *routerActor) onExecute(ctx actor.Context, m *messages.Execute) {
 // asked for.
 func (a *routerActor) plan(b *messages.ExecuteBatch) ([]member, string, *messages.Error) {
 	s := a.spec
-	_, suffix, hasSuffix := strings.Cut(b.GetModel(), "/")
+	// "router/tier"; a request handed over by a deployment's fallback list
+	// carries that deployment's name instead.
+	suffix, hasSuffix := strings.CutPrefix(b.GetModel(), s.Name+"/")
 	if s.Kind != RouterTiered {
 		if b.GetTier() != "" || hasSuffix {
 			return nil, "", &messages.Error{Code: runners.CodeBadRequest,

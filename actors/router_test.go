@@ -113,6 +113,7 @@ func TestRouterSpecValidate(t *testing.T) {
 		{"no kind", RouterSpec{Name: "r", Members: []string{"a"}}, false},
 		{"no members", RouterSpec{Name: "r", Kind: RouterCascade}, false},
 		{"self", RouterSpec{Name: "r", Kind: RouterCascade, Members: []string{"r"}}, false},
+		{"dup member", RouterSpec{Name: "r", Kind: RouterCascade, Members: []string{"a", "a"}}, false},
 		{"dup tier", RouterSpec{Name: "r", Kind: RouterTiered, Tiers: []Tier{{Name: "p", Member: "a"}, {Name: "p", Member: "b"}}}, false},
 		{"bad default", RouterSpec{Name: "r", Kind: RouterTiered, Tiers: []Tier{{Name: "p", Member: "a"}}, DefaultTier: "x"}, false},
 		{"negative cap", RouterSpec{Name: "r", Kind: RouterTiered, Tiers: []Tier{{Name: "p", Member: "a", MaxCostUSD: -1}}}, false},
@@ -773,5 +774,25 @@ func BenchmarkRouterRequest(b *testing.B) {
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 		})
+	}
+}
+
+// TestDeploymentFallsBackToRouter: a router in a deployment's fallback list
+// takes the request under the deployment's model name and skips the
+// members already tried.
+func TestDeploymentFallsBackToRouter(t *testing.T) {
+	a, b, c := fake.New(), fake.New(reply("from b")), fake.New(reply("from c"))
+	a.RateLimitNext(1, time.Second)
+	b.RateLimitNext(1, time.Second)
+	sa := strictSpec("a", a)
+	sa.Fallback = []string{"chain"}
+	h, _ := routerHost(t, []*DeploymentSpec{sa, strictSpec("b", b), strictSpec("c", c)},
+		&RouterSpec{Name: "chain", Kind: RouterFallback, Members: []string{"a", "b", "c"}})
+	r := run(t, h, batch("a", "hi"))
+	if r.err != nil || r.text != "from c" {
+		t.Fatalf("result = %q, %v; want c's answer", r.text, r.err)
+	}
+	if ri := routeOf(t, r); steps(ri) != "b:rate_limited c:served" || a.Executes() != 1 {
+		t.Fatalf("route = %v, a executes %d; want a skipped (already tried)", ri, a.Executes())
 	}
 }

@@ -119,7 +119,7 @@ func argmax(v []float32) int {
 }
 
 // Greedy feeds prompt (which should start with BOS) and then appends the
-// argmax token until BOS is generated (llama2.c's end of a story) or
+// argmax token until BOS (llama2.c's end of a story) or EOS is generated or
 // steps positions are used, at most SeqLen. It returns the generated
 // tokens, without the prompt and without the final BOS.
 func (d *Decoder) Greedy(prompt []int, steps int) []int {
@@ -133,7 +133,7 @@ func (d *Decoder) Greedy(prompt []int, steps int) []int {
 			continue
 		}
 		tok = argmax(logits)
-		if tok == BOS {
+		if tok == BOS || tok == EOS {
 			break
 		}
 		out = append(out, tok)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,8 +18,10 @@ import (
 
 // trainCmd implements `actorinfer train`: generate the story corpus, train
 // a BPE tokenizer and a llama2.c model on it, and write DIR/model.bin (a
-// llama2.c v0 checkpoint), DIR/tokenizer.bin and DIR/state.bin (the
-// resumable training state).
+// llama2.c v0 checkpoint), DIR/tokenizer.bin, DIR/state.bin (the resumable
+// training state) and DIR/corpus.json (the corpus settings). --resume
+// continues from DIR with the model, optimizer and corpus settings stored
+// there; only --steps, --workers and the reporting flags still apply.
 func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -100,7 +103,25 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usageError{err}
 		}
 	}
-	corpus := train.GenerateCorpus(opt.Seed, *stories, *valFrac)
+	// The corpus settings travel with the state, so a resumed run sees the
+	// same data.
+	runPath := filepath.Join(*out, "corpus.json")
+	cs := corpusSettings{Stories: *stories, ValFrac: *valFrac}
+	if *resume {
+		b, err := os.ReadFile(runPath)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &cs); err != nil {
+			return fmt.Errorf("%s: %w", runPath, err)
+		}
+	} else {
+		b, _ := json.Marshal(cs)
+		if err := os.WriteFile(runPath, b, 0o644); err != nil {
+			return err
+		}
+	}
+	corpus := train.GenerateCorpus(opt.Seed, cs.Stories, cs.ValFrac)
 	var tok *train.Tokenizer
 	var err error
 	if *resume {
@@ -198,6 +219,12 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "\nsample %d: %s%s\n", i+1, prompts[i], strings.TrimRight(tok.DecodeAfter(ids), "\n"))
 	}
 	return nil
+}
+
+// corpusSettings are the corpus flags of a run, kept in DIR/corpus.json.
+type corpusSettings struct {
+	Stories int     `json:"stories"`
+	ValFrac float64 `json:"val_frac"`
 }
 
 // flagSet reports whether name was given on the command line.

@@ -796,3 +796,41 @@ func TestDeploymentFallsBackToRouter(t *testing.T) {
 		t.Fatalf("route = %v, a executes %d; want a skipped (already tried)", ri, a.Executes())
 	}
 }
+
+// TestDeploymentEstimateCost: a deployment answers EstimateCost with its
+// runner's estimate and, when asked, its budget's verdict.
+func TestDeploymentEstimateCost(t *testing.T) {
+	priced := strictSpec("priced", fake.New(fake.WithPrice(1000, 1000)))
+	priced.Budget = BudgetConfig{MaxSpendPerHour: 0.05}
+	h, _ := routerHost(t, []*DeploymentSpec{priced, strictSpec("free", fake.New()),
+		strictSpec("unknown", fake.New(fake.WithUnknownPrice()))})
+	for _, tc := range []struct {
+		name, dep   string
+		maxTokens   int32
+		check       bool
+		wantUSD     float64
+		wantUnknown bool
+		wantDenied  bool
+	}{
+		{"free", "free", 10, true, 0, false, false},
+		{"unknown", "unknown", 10, true, 0, true, false},
+		{"priced within budget", "priced", 10, true, 0.012, false, false},
+		{"priced over budget", "priced", 100, true, 0.102, false, true},
+		{"priced over budget, not checked", "priced", 100, false, 0.102, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := batch(tc.dep, "one two")
+			b.RequestId, b.Sampling = "est", &messages.Sampling{MaxTokens: tc.maxTokens}
+			res, err := h.System().Root.RequestFuture(h.Directory().Lookup(tc.dep),
+				&messages.EstimateCost{Batch: b, CheckBudget: tc.check}, 5*time.Second).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, _ := res.(*messages.CostEstimate)
+			if e.GetRequestId() != "est" || e.GetDeployment() != tc.dep || e.GetUnknown() != tc.wantUnknown ||
+				(e.GetBudgetError() != nil) != tc.wantDenied || e.GetUsd() < tc.wantUSD*0.999 || e.GetUsd() > tc.wantUSD*1.001 {
+				t.Fatalf("EstimateCost = %v, want usd %v unknown %v denied %v", e, tc.wantUSD, tc.wantUnknown, tc.wantDenied)
+			}
+		})
+	}
+}

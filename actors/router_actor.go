@@ -95,7 +95,9 @@ func (a *routerActor) Receive(ctx actor.Context) {
 	}
 }
 
-// current returns the request id if attempt is its current attempt.
+// current returns the record of request id when attempt is its current
+// attempt (and it is not waiting for an estimate), or nil: outcomes of
+// earlier attempts are stale.
 func (a *routerActor) current(id string, attempt int) *routed {
 	r := a.reqs[id]
 	if r == nil || r.attempt != attempt || r.estimating {

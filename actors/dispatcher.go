@@ -21,6 +21,8 @@ type PoolDispatcher struct {
 	work       chan func()
 	throughput int
 	stop       sync.Once
+	mu         sync.RWMutex // Schedule holds it shared; Stop exclusively
+	stopped    bool
 }
 
 var _ actor.Dispatcher = (*PoolDispatcher)(nil)
@@ -49,6 +51,13 @@ func (d *PoolDispatcher) worker() {
 
 // Schedule implements actor.Dispatcher.
 func (d *PoolDispatcher) Schedule(fn func()) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.stopped {
+		// Stragglers (a stream reporting after shutdown) still run.
+		go fn()
+		return
+	}
 	select {
 	case d.work <- fn:
 	default:
@@ -60,5 +69,12 @@ func (d *PoolDispatcher) Schedule(fn func()) {
 func (d *PoolDispatcher) Throughput() int { return d.throughput }
 
 // Stop ends the workers once the backlog is drained. Mailboxes scheduled
-// after Stop panic; stop the actors first.
-func (d *PoolDispatcher) Stop() { d.stop.Do(func() { close(d.work) }) }
+// after Stop run on goroutines of their own.
+func (d *PoolDispatcher) Stop() {
+	d.stop.Do(func() {
+		d.mu.Lock()
+		d.stopped = true
+		close(d.work)
+		d.mu.Unlock()
+	})
+}

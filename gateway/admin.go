@@ -86,7 +86,7 @@ func (s *Server) adminCircuit(ctx context.Context, w http.ResponseWriter, r *htt
 		return
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
-		writeError(w, jsonError(body, err))
+		writeError(w, jsonError(err))
 		return
 	}
 	if req.OpenFor == nil {
@@ -105,6 +105,16 @@ func (s *Server) adminCircuit(ctx context.Context, w http.ResponseWriter, r *htt
 	}
 	writeJSONValue(w, http.StatusOK, map[string]string{"deployment": name, "state": "open",
 		"open_for": d.String(), "open_until": s.now().Add(d).UTC().Format(time.RFC3339)})
+}
+
+// jsonError maps an encoding/json error on an admin body to a 400.
+func jsonError(err error) *apiError {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return &apiError{status: 400, typ: typeInvalidRequest, code: "invalid_type", param: te.Field,
+			message: "invalid type for " + te.Field}
+	}
+	return errInvalidJSON
 }
 
 // writeAdminError maps a backend error on an admin route: NOT_FOUND there

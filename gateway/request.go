@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -87,72 +85,18 @@ type decodedRequest struct {
 }
 
 // decodeChatRequest parses an OpenAI chat completion request body into an
-// ExecuteBatch. Every failure is a 400 *apiError naming the parameter.
+// ExecuteBatch. Every failure is a 400 *apiError naming the parameter. The
+// batch does not alias body.
 func decodeChatRequest(body []byte) (*decodedRequest, *apiError) {
 	var req chatRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, jsonError(body, err)
+	var d chatDecoder
+	if err := d.decode(body, &req); err != nil {
+		return nil, err
 	}
-	return req.toBatch()
+	return req.toBatch(&handValues)
 }
 
-// jsonError turns an encoding/json error into a 400. For a type error inside
-// messages it finds the offending message's index, so that the param reads
-// messages[3].role rather than messages.role (a second decode, on the error
-// path only).
-func jsonError(body []byte, err error) *apiError {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		param := te.Field
-		if param == "" {
-			return &apiError{status: 400, typ: typeInvalidRequest, code: "invalid_json",
-				message: "the request body must be a JSON object"}
-		}
-		if rest, ok := strings.CutPrefix(param, "messages."); ok {
-			if i := failingMessage(body); i >= 0 {
-				param = "messages[" + strconv.Itoa(i) + "]." + rest
-			}
-		}
-		return &apiError{status: 400, typ: typeInvalidRequest, code: "invalid_type", param: param,
-			message: fmt.Sprintf("invalid type for %s: expected %s, got %s", param, jsonKind(te.Type.Kind().String()), te.Value)}
-	}
-	return &apiError{status: 400, typ: typeInvalidRequest, code: "invalid_json",
-		message: "could not parse the JSON body of the request"}
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "a string"
-	case "float32", "float64", "int", "int32", "int64":
-		return "a number"
-	case "bool":
-		return "a boolean"
-	case "slice":
-		return "an array"
-	case "struct", "map", "ptr":
-		return "an object"
-	}
-	return goKind
-}
-
-func failingMessage(body []byte) int {
-	var outer struct {
-		Messages []json.RawMessage `json:"messages"`
-	}
-	if json.Unmarshal(body, &outer) != nil {
-		return -1
-	}
-	for i, raw := range outer.Messages {
-		var m wireMessage
-		if json.Unmarshal(raw, &m) != nil {
-			return i
-		}
-	}
-	return -1
-}
-
-func (req *chatRequest) toBatch() (*decodedRequest, *apiError) {
+func (req *chatRequest) toBatch(vd *valueDecoder) (*decodedRequest, *apiError) {
 	if req.Model == "" {
 		return nil, &apiError{status: 400, typ: typeInvalidRequest, code: "missing_required_parameter",
 			param: "model", message: "you must provide a model parameter"}
@@ -181,14 +125,14 @@ func (req *chatRequest) toBatch() (*decodedRequest, *apiError) {
 	}
 	b.Stream = d.stream
 
-	if err := req.sampling(b.Sampling); err != nil {
+	if err := req.sampling(b.Sampling, vd); err != nil {
 		return nil, err
 	}
 
 	var chars int64
 	b.Messages = make([]*messages.ChatMessage, len(req.Messages))
 	for i := range req.Messages {
-		m, n, err := decodeMessage(i, &req.Messages[i])
+		m, n, err := decodeMessage(i, &req.Messages[i], vd)
 		if err != nil {
 			return nil, err
 		}
@@ -200,19 +144,19 @@ func (req *chatRequest) toBatch() (*decodedRequest, *apiError) {
 		if raw[0] != '[' {
 			return nil, invalidParam("tools", "tools must be an array")
 		}
-		b.ToolsJson = raw
+		b.ToolsJson = bytes.Clone(raw)
 	}
 	if raw := trimJSON(req.ToolChoice); raw != nil {
 		if raw[0] != '"' && raw[0] != '{' {
 			return nil, invalidParam("tool_choice", "tool_choice must be a string or an object")
 		}
-		b.ToolChoiceJson = raw
+		b.ToolChoiceJson = bytes.Clone(raw)
 	}
 	if raw := trimJSON(req.ResponseFormat); raw != nil {
 		if raw[0] != '{' {
 			return nil, invalidParam("response_format", "response_format must be an object")
 		}
-		b.ResponseFormatJson = raw
+		b.ResponseFormatJson = bytes.Clone(raw)
 	}
 	// A rough token estimate for limiters: about four characters a token,
 	// a few tokens of framing per message, plus the output allowance.
@@ -230,7 +174,7 @@ func trimJSON(raw json.RawMessage) json.RawMessage {
 	return raw
 }
 
-func (req *chatRequest) sampling(s *messages.Sampling) *apiError {
+func (req *chatRequest) sampling(s *messages.Sampling, vd *valueDecoder) *apiError {
 	if v := req.Temperature; v != nil {
 		if math.IsNaN(*v) || *v < 0 || *v > 2 {
 			return invalidParam("temperature", "temperature must be between 0 and 2")
@@ -280,7 +224,7 @@ func (req *chatRequest) sampling(s *messages.Sampling) *apiError {
 		seed := *req.Seed
 		s.Seed = &seed
 	}
-	stop, err := decodeStop(req.Stop)
+	stop, err := decodeStop(req.Stop, vd)
 	if err != nil {
 		return err
 	}
@@ -288,23 +232,13 @@ func (req *chatRequest) sampling(s *messages.Sampling) *apiError {
 	return nil
 }
 
-func decodeStop(raw json.RawMessage) ([]string, *apiError) {
+func decodeStop(raw json.RawMessage, vd *valueDecoder) ([]string, *apiError) {
 	raw = trimJSON(raw)
 	if raw == nil {
 		return nil, nil
 	}
-	if raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return nil, invalidParam("stop", "stop must be a string or an array of strings")
-		}
-		if s == "" {
-			return nil, nil
-		}
-		return []string{s}, nil
-	}
-	var list []string
-	if raw[0] != '[' || json.Unmarshal(raw, &list) != nil {
+	list, ok := vd.stop(raw)
+	if !ok || raw[0] != '"' && raw[0] != '[' {
 		return nil, invalidParam("stop", "stop must be a string or an array of strings")
 	}
 	if len(list) > maxStopEntries {
@@ -324,7 +258,7 @@ func decodeStop(raw json.RawMessage) ([]string, *apiError) {
 
 // decodeMessage converts messages[i]; it returns the message and its
 // character count for the token estimate.
-func decodeMessage(i int, w *wireMessage) (*messages.ChatMessage, int64, *apiError) {
+func decodeMessage(i int, w *wireMessage, vd *valueDecoder) (*messages.ChatMessage, int64, *apiError) {
 	prefix := func(field string) string { return "messages[" + strconv.Itoa(i) + "]." + field }
 	role, ok := messages.RoleFromSlug(w.Role)
 	if !ok {
@@ -346,14 +280,14 @@ func decodeMessage(i int, w *wireMessage) (*messages.ChatMessage, int64, *apiErr
 				param: prefix("content"), message: "content is required"}
 		}
 	case raw[0] == '"':
-		s, ok := jsonStringFast(raw)
+		s, ok := vd.str(raw)
 		if !ok {
 			return nil, 0, invalidParam(prefix("content"), "content must be a string or an array of content parts")
 		}
 		m.Content = s
 		chars += int64(len(s))
 	case raw[0] == '[':
-		parts, n, err := decodeParts(i, raw)
+		parts, n, err := decodeParts(i, raw, vd)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -391,26 +325,13 @@ func decodeMessage(i int, w *wireMessage) (*messages.ChatMessage, int64, *apiErr
 	return m, chars, nil
 }
 
-// jsonStringFast decodes a JSON string literal that has already been
-// validated by encoding/json: without escapes it is a plain copy.
-func jsonStringFast(raw []byte) (string, bool) {
-	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 {
-		return string(raw[1 : len(raw)-1]), true
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false
-	}
-	return s, true
-}
-
 // imageTokenEstimate is what one image counts for in the token estimate
 // (OpenAI's low-detail cost).
 const imageTokenEstimate = 85 * 4
 
-func decodeParts(i int, raw []byte) ([]*messages.ContentPart, int64, *apiError) {
-	var wparts []wirePart
-	if err := json.Unmarshal(raw, &wparts); err != nil {
+func decodeParts(i int, raw []byte, vd *valueDecoder) ([]*messages.ContentPart, int64, *apiError) {
+	wparts, ok := vd.parts(raw)
+	if !ok {
 		return nil, 0, invalidParam("messages["+strconv.Itoa(i)+"].content",
 			"content parts must be objects with a type")
 	}

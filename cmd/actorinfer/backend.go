@@ -32,6 +32,12 @@ func (b *backend) Models() []gateway.ModelInfo {
 		}
 		out = append(out, gateway.ModelInfo{ID: d.Name, OwnedBy: owner, Kind: "deployment", Created: b.created})
 	}
+	for _, r := range b.cfg.Routers {
+		out = append(out, gateway.ModelInfo{ID: r.Name, OwnedBy: "actorinfer", Kind: "router", Created: b.created})
+		for _, t := range r.Tiers {
+			out = append(out, gateway.ModelInfo{ID: r.Name + "/" + t.Name, OwnedBy: "actorinfer", Kind: "router", Created: b.created})
+		}
+	}
 	return out
 }
 

@@ -18,6 +18,8 @@ type observer struct {
 	restarts  *prometheus.CounterVec
 	retries   *prometheus.CounterVec
 	fallbacks *prometheus.CounterVec
+	routed    *prometheus.CounterVec
+	rerouted  *prometheus.CounterVec
 }
 
 func newObserver(reg prometheus.Registerer) *observer {
@@ -35,7 +37,15 @@ func newObserver(reg prometheus.Registerer) *observer {
 			Help: "Requests handed from one deployment to its fallback.",
 		}, []string{"from", "to"}),
 	}
-	reg.MustRegister(o.restarts, o.retries, o.fallbacks)
+	o.routed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "actorinfer_router_decisions_total",
+		Help: "Requests a router sent to a member, by router, member and reason.",
+	}, []string{"router", "member", "reason"})
+	o.rerouted = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "actorinfer_router_reroutes_total",
+		Help: "Router moves from one member to the next (downgrade, fallback, escalation), by reason.",
+	}, []string{"router", "from", "to", "reason"})
+	reg.MustRegister(o.restarts, o.retries, o.fallbacks, o.routed, o.rerouted)
 	return o
 }
 
@@ -48,5 +58,13 @@ func (o *observer) Retried(deployment string, cause runners.SessionRebuildCause)
 }
 
 func (o *observer) Fallback(from, to string) { o.fallbacks.WithLabelValues(from, to).Inc() }
+
+func (o *observer) Routed(router, member, reason string) {
+	o.routed.WithLabelValues(router, member, reason).Inc()
+}
+
+func (o *observer) Rerouted(router, from, to, reason string) {
+	o.rerouted.WithLabelValues(router, from, to, reason).Inc()
+}
 
 func (o *observer) RequestDone(string, *messages.Usage, float64, time.Duration) {}

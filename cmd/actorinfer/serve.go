@@ -82,6 +82,19 @@ func newServer(cfg *config.Config, logger *slog.Logger) (*server, error) {
 		}
 	}
 
+	for i := range cfg.Routers {
+		r := &cfg.Routers[i]
+		spec, err := routerSpec(r)
+		if err != nil {
+			system.Shutdown()
+			return nil, fmt.Errorf("router %q: %w", r.Name, err)
+		}
+		if _, err := host.SpawnRouter(spec); err != nil {
+			system.Shutdown()
+			return nil, err
+		}
+	}
+
 	keys := make([]string, 0, len(cfg.Server.APIKeys))
 	for _, k := range cfg.Server.APIKeys {
 		v, err := k.Resolve()

@@ -56,6 +56,11 @@ type DeploymentSpec struct {
 	// reported unhealthy). Zero values mean 5 restarts per minute.
 	MaxRestarts   int
 	RestartWindow time.Duration
+
+	// EmptyLimiter starts the RateLimiterActor with empty buckets. The
+	// cluster sets it: an activation may replace one whose node died, and
+	// must not admit a burst on top of what that one granted.
+	EmptyLimiter bool
 }
 
 // env is what every deployment of one Host shares.
@@ -221,7 +226,11 @@ func (d *deploymentActor) start(ctx actor.Context) {
 		limits = spec.RateLimits
 	}
 	if !limits.IsZero() {
-		d.limiter = ctx.SpawnPrefix(NewRateLimiterProps(limits, d.env.clock, WithLimiterLogger(d.env.logger), WithLimiterName(spec.Name)).
+		lopts := []LimiterOption{WithLimiterLogger(d.env.logger), WithLimiterName(spec.Name)}
+		if spec.EmptyLimiter {
+			lopts = append(lopts, WithLimiterEmptyStart())
+		}
+		d.limiter = ctx.SpawnPrefix(NewRateLimiterProps(limits, d.env.clock, lopts...).
 			Configure(actor.WithDispatcher(d.env.dispatcher)), "limiter")
 	}
 	if spec.Budget.Enabled() {

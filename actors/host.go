@@ -104,6 +104,10 @@ type HostOptions struct {
 	// Dispatcher runs the deployments' mailboxes; nil means a PoolDispatcher
 	// with GOMAXPROCS workers, owned (and stopped) by the Host.
 	Dispatcher actor.Dispatcher
+	// Placement, when set, places deployments outside this actor system (a
+	// cluster) and resolves their names; nil means every deployment is
+	// spawned here and found in the Directory.
+	Placement Placement
 }
 
 // Host runs deployments in one actor system and is the in-process entry
@@ -118,6 +122,7 @@ type Host struct {
 	routers []*RouterSpec
 	seq     atomic.Uint64
 	pool    *PoolDispatcher // owned; nil when the caller gave a dispatcher
+	place   Placement       // nil: local only
 }
 
 // NewHost returns a host on system with no deployments.
@@ -141,6 +146,7 @@ func NewHost(system *actor.ActorSystem, opts HostOptions) *Host {
 		opts.Dispatcher = h.pool
 	}
 	h.env.dispatcher = opts.Dispatcher
+	h.place = opts.Placement
 	return h
 }
 
@@ -173,8 +179,18 @@ func (h *Host) Spawn(spec *DeploymentSpec) (*actor.PID, error) {
 	if spec.Name == "" || spec.NewRunner == nil {
 		return nil, fmt.Errorf("actors: deployment needs a name and a runner constructor")
 	}
-	if h.env.directory.Lookup(spec.Name) != nil {
+	if h.env.directory.Lookup(spec.Name) != nil || h.specs[spec.Name] != nil {
 		return nil, fmt.Errorf("actors: deployment %q already spawned", spec.Name)
+	}
+	if h.place != nil {
+		// The placement activates the deployment where it belongs; there
+		// is no local PID to return.
+		if err := h.place.Place(spec, h.DeploymentProps(spec)); err != nil {
+			return nil, fmt.Errorf("actors: place deployment %q: %w", spec.Name, err)
+		}
+		h.specs[spec.Name] = spec
+		h.order = append(h.order, spec.Name)
+		return nil, nil
 	}
 	pid, err := h.system.Root.SpawnNamed(h.DeploymentProps(spec), "deployment/"+spec.Name)
 	if err != nil {
@@ -199,6 +215,9 @@ func (h *Host) NewRequestID() string {
 // cancelled down to the runner.
 func (h *Host) Execute(ctx context.Context, batch *messages.ExecuteBatch) (runners.RunHandle, error) {
 	pid := h.env.directory.Lookup(batch.GetModel())
+	if pid == nil && h.place != nil && h.specs[batch.GetModel()] != nil {
+		return h.executePlaced(ctx, batch)
+	}
 	if pid == nil {
 		return nil, &messages.Error{Code: runners.CodeNotFound, Message: fmt.Sprintf("model %q does not exist", batch.GetModel())}
 	}
@@ -266,6 +285,12 @@ func (h *Host) ForceOpen(ctx context.Context, name string, d time.Duration) (*me
 
 func (h *Host) request(ctx context.Context, name string, msg any) (any, error) {
 	pid := h.env.directory.Lookup(name)
+	if pid == nil && h.place != nil && h.specs[name] != nil {
+		var err error
+		if pid, err = h.place.Resolve(ctx, name); err != nil {
+			return nil, err
+		}
+	}
 	if pid == nil {
 		return nil, &messages.Error{Code: runners.CodeNotFound, Message: fmt.Sprintf("deployment %q does not exist", name)}
 	}

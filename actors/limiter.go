@@ -147,6 +147,20 @@ func NewLimiter(limits *runners.RateLimits) *Limiter {
 	return l
 }
 
+// Empty takes every token out of both buckets at now, as if a full burst
+// had just been granted: the next grants come at the configured rate only.
+// A limiter that replaces another one (a cluster activation after its
+// owner's node died) starts empty so that it admits no burst on top of what
+// the previous one granted.
+func (l *Limiter) Empty(now time.Time) {
+	if l.rpm != nil {
+		l.rpm.AllowN(now, int(math.Floor(l.rpm.TokensAt(now))))
+	}
+	if l.tpm != nil {
+		l.tpm.AllowN(now, int(math.Floor(l.tpm.TokensAt(now))))
+	}
+}
+
 func perSecond(perMinute float64) rate.Limit { return rate.Limit(perMinute / 60) }
 
 // burstFor returns one second's worth of a per-minute limit, at least 1.

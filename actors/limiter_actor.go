@@ -40,6 +40,7 @@ type limiterOptions struct {
 	logger   *slog.Logger
 	observer LimiterObserver
 	name     string
+	empty    bool
 }
 
 // WithLimiterLogger sets the logger of a RateLimiterActor; by default it
@@ -66,6 +67,12 @@ func WithLimiterObserver(obs LimiterObserver) LimiterOption {
 // RateLimiterActor sends.
 func WithLimiterName(name string) LimiterOption {
 	return func(o *limiterOptions) { o.name = name }
+}
+
+// WithLimiterEmptyStart makes a RateLimiterActor start (and restart) with
+// empty buckets (see Limiter.Empty).
+func WithLimiterEmptyStart() LimiterOption {
+	return func(o *limiterOptions) { o.empty = true }
 }
 
 // NewRateLimiterProps returns the props of a RateLimiterActor enforcing
@@ -131,6 +138,9 @@ func (a *rateLimiterActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.self, a.system = ctx.Self(), ctx.ActorSystem()
+		if a.opts.empty {
+			a.core.Empty(a.clk.Now())
+		}
 	case *actor.Stopping, *actor.Restarting:
 		a.shutdown(ctx)
 	case *messages.PermitRequest:

@@ -22,6 +22,14 @@ import (
 // ended the request. Close (or cancelling the context given to Recv)
 // withdraws the request: the deployment cancels it down to the runner.
 //
+// When the target is on another node, the stream never blocks its sender
+// (a remote endpoint reader delivering for every request on that
+// connection): messages beyond the buffer wait in an unbounded overflow, in
+// order. It also watches the target: if the target's node goes down (the
+// remote endpoint terminates) or the target stops, Recv returns a
+// *messages.Error with code network and scope ScopeOwner at once instead of
+// waiting for the deadline.
+//
 // Recv is not safe for concurrent use; Close may be called from any
 // goroutine, more than once.
 type Stream struct {
@@ -35,7 +43,16 @@ type Stream struct {
 	closed chan struct{}
 	once   sync.Once
 	done   atomic.Bool // a terminal message was received by Recv
+
+	remote   bool       // target is on another node
+	mu       sync.Mutex // guards overflow
+	overflow []any      // remote mode: messages that did not fit in ch, in order
 }
+
+// ScopeOwner is the scope of the error a Stream returns when its target
+// deployment's node went down or the activation stopped before the request
+// finished.
+const ScopeOwner = "owner"
 
 // streamBuffer is how many messages a stream holds before a sender blocks
 // (backpressure reaches the runner's producer through its pipe).
@@ -54,6 +71,12 @@ func NewStream(ctx context.Context, system *actor.ActorSystem, target *actor.PID
 	}
 	id := "req$" + system.ProcessRegistry.NextId()
 	s.pid, _ = system.ProcessRegistry.Add(s, id)
+	if target != nil && target.Address != system.ProcessRegistry.Address {
+		if p, _ := system.ProcessRegistry.Get(target); p != nil {
+			s.remote = true
+			p.SendSystemMessage(target, &actor.Watch{Watcher: s.pid})
+		}
+	}
 	return s
 }
 
@@ -68,14 +91,70 @@ func (s *Stream) SendUserMessage(_ *actor.PID, message any) {
 	default:
 		return
 	}
+	if s.remote {
+		s.enqueue(msg)
+		return
+	}
 	select {
 	case s.ch <- msg:
 	case <-s.closed:
 	}
 }
 
-// SendSystemMessage implements actor.Process (streams have no system messages).
-func (s *Stream) SendSystemMessage(*actor.PID, any) {}
+// enqueue queues msg without blocking, keeping arrival order.
+func (s *Stream) enqueue(msg any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.overflow) == 0 {
+		select {
+		case s.ch <- msg:
+			return
+		default:
+		}
+	}
+	select {
+	case <-s.closed:
+	default:
+		s.overflow = append(s.overflow, msg)
+	}
+}
+
+// refill moves overflowed messages into the buffer as room frees up.
+func (s *Stream) refill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.overflow) > 0 {
+		select {
+		case s.ch <- s.overflow[0]:
+			s.overflow[0] = nil
+			s.overflow = s.overflow[1:]
+		default:
+			return
+		}
+	}
+}
+
+// SendSystemMessage implements actor.Process: a remote target's
+// termination ends the stream with a typed error.
+func (s *Stream) SendSystemMessage(_ *actor.PID, message any) {
+	t, ok := message.(*actor.Terminated)
+	if !ok || !s.remote || !t.GetWho().Equal(s.target) {
+		return
+	}
+	// A stopped activation's runners finish the requests they started, so
+	// Stopped is not an error; a gone node or a target that never existed is.
+	var why string
+	switch t.GetWhy() {
+	case actor.TerminatedReason_AddressTerminated:
+		why = "the node hosting the deployment (" + s.target.GetAddress() + ") is gone"
+	case actor.TerminatedReason_NotFound:
+		why = "the deployment's activation " + s.target.GetId() + " does not exist"
+	default:
+		return
+	}
+	s.enqueue(&messages.Error{Code: runners.CodeNetwork, Scope: ScopeOwner, RequestId: s.requestID,
+		Message: why + " before the request finished"})
+}
 
 // Stop implements actor.Process.
 func (s *Stream) Stop(*actor.PID) { s.Close() }
@@ -86,6 +165,9 @@ func (s *Stream) Recv() (*messages.TokenChunk, error) {
 		return nil, io.EOF
 	}
 	var m any
+	if s.remote {
+		defer s.refill()
+	}
 	select {
 	case m = <-s.ch:
 	default:
@@ -127,6 +209,11 @@ func (s *Stream) Close() error {
 	s.once.Do(func() {
 		if !s.done.Load() {
 			s.cancel()
+		}
+		if s.remote {
+			if p, _ := s.system.ProcessRegistry.Get(s.target); p != nil {
+				p.SendSystemMessage(s.target, &actor.Unwatch{Watcher: s.pid})
+			}
 		}
 		close(s.closed)
 		s.system.ProcessRegistry.Remove(s.pid)

@@ -54,6 +54,7 @@ type server struct {
 	registry *prometheus.Registry
 	gateway  *gateway.Server
 	http     *http.Server
+	node     *clusterNode // nil: no [cluster]
 }
 
 // newServer is the composition root: it builds every runner, actor and the
@@ -66,8 +67,9 @@ func newServer(cfg *config.Config, logger *slog.Logger) (*server, error) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return actorLogger(logger)
 	}))
-	host := actors.NewHost(system, actors.HostOptions{Logger: logger, Observer: obs})
-	s := &server{cfg: cfg, logger: logger, system: system, host: host, registry: registry}
+	node := newClusterNode(cfg.Cluster, system, logger)
+	host := actors.NewHost(system, actors.HostOptions{Logger: logger, Observer: obs, Placement: node.placement()})
+	s := &server{cfg: cfg, logger: logger, system: system, host: host, registry: registry, node: node}
 
 	for i := range cfg.Deployments {
 		d := &cfg.Deployments[i]
@@ -80,6 +82,10 @@ func newServer(cfg *config.Config, logger *slog.Logger) (*server, error) {
 			system.Shutdown()
 			return nil, err
 		}
+	}
+	if err := node.start(); err != nil {
+		system.Shutdown()
+		return nil, err
 	}
 
 	for i := range cfg.Routers {
@@ -151,8 +157,11 @@ func (s *server) serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (s *server) stopActors() {
+	s.node.leave(s.cfg.Server.ShutdownTimeout.Duration()) // a cluster member shuts the system down as it leaves
 	s.host.Close()
-	s.system.Shutdown()
+	if !s.system.IsStopped() {
+		s.system.Shutdown()
+	}
 }
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -1,0 +1,88 @@
+package actors
+
+import (
+	"context"
+	"errors"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actorinfer/actorinfer/messages"
+	"github.com/actorinfer/actorinfer/runners"
+)
+
+// Placement puts deployments somewhere other than the Host's own actor
+// system — the cluster — and finds them again by name. A Host with a
+// Placement (HostOptions.Placement) hands every spec to Place instead of
+// spawning it, and resolves names through Resolve. Implementations must be
+// safe for concurrent use.
+type Placement interface {
+	// Place takes over spec, whose activation is props (Host.DeploymentProps).
+	// It is called once per deployment, before the placement starts.
+	Place(spec *DeploymentSpec, props *actor.Props) error
+	// Resolve returns the PID of deployment name's current activation,
+	// activating it if needed. It blocks at most until ctx ends. Errors are
+	// *messages.Error: not_found when no node can host name, timeout or
+	// network when no activation answered.
+	Resolve(ctx context.Context, name string) (*actor.PID, error)
+	// Invalidate tells the placement that pid, returned by Resolve, no
+	// longer serves name (its node is gone or it does not exist).
+	Invalidate(name string, pid *actor.PID)
+}
+
+// maxOwnerRetries bounds how often one request moves to a new activation
+// after its owner went away before the first chunk.
+const maxOwnerRetries = 2
+
+// executePlaced starts batch on a placed deployment and returns a handle
+// that moves the request to the deployment's next activation when the
+// owner's node dies before any chunk arrived (idempotent deployments only).
+func (h *Host) executePlaced(ctx context.Context, batch *messages.ExecuteBatch) (runners.RunHandle, error) {
+	name := batch.GetModel()
+	pid, err := h.place.Resolve(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	s := h.ExecuteOn(ctx, pid, batch)
+	if !h.specs[name].Idempotent {
+		return s, nil
+	}
+	return &placedStream{h: h, ctx: ctx, name: name, batch: batch, cur: s}, nil
+}
+
+// placedStream is the RunHandle of a request on a placed deployment.
+type placedStream struct {
+	h     *Host
+	ctx   context.Context
+	name  string
+	batch *messages.ExecuteBatch
+	cur   *Stream
+	got   bool // a chunk reached the caller: no more moves
+	moves int
+}
+
+// Recv implements runners.RunHandle.
+func (p *placedStream) Recv() (*messages.TokenChunk, error) {
+	for {
+		c, err := p.cur.Recv()
+		if err == nil {
+			p.got = true
+			return c, nil
+		}
+		var e *messages.Error
+		if p.got || p.moves >= maxOwnerRetries || p.ctx.Err() != nil ||
+			!errors.As(err, &e) || e.GetScope() != ScopeOwner {
+			return nil, err
+		}
+		p.h.place.Invalidate(p.name, p.cur.target)
+		pid, rerr := p.h.place.Resolve(p.ctx, p.name)
+		if rerr != nil {
+			return nil, err
+		}
+		_ = p.cur.Close()
+		p.moves++
+		p.cur = p.h.ExecuteOn(p.ctx, pid, p.batch)
+	}
+}
+
+// Close implements runners.RunHandle.
+func (p *placedStream) Close() error { return p.cur.Close() }

@@ -1,0 +1,456 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/etcd"
+	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
+	"github.com/asynkron/protoactor-go/eventstream"
+	"github.com/asynkron/protoactor-go/remote"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/actorinfer/actorinfer/actors"
+	"github.com/actorinfer/actorinfer/config"
+	"github.com/actorinfer/actorinfer/messages"
+	"github.com/actorinfer/actorinfer/runners"
+)
+
+// AutomanagedPortOffset is added to a member's remoting port to get the port
+// of its automanaged health endpoint: a member listening on 127.0.0.1:7400
+// answers membership probes on :17400, and the seed 127.0.0.1:7401 is
+// probed on :17401. Automanaged clusters need remoting ports below 55536.
+const AutomanagedPortOffset = 10000
+
+// Options tune a Member. The zero value logs nothing and uses the defaults
+// documented on each field.
+type Options struct {
+	Logger *slog.Logger
+	// RefreshInterval is how often automanaged members probe each other,
+	// which bounds how long a dead member stays in the topology. 0 means
+	// 500 ms.
+	RefreshInterval time.Duration
+	// ResolveTimeout bounds Resolve when its context has no deadline. 0
+	// means 10 s.
+	ResolveTimeout time.Duration
+}
+
+// Member is this process's place in the cluster: a member hosting the
+// deployments its roles allow (Start), or a client hosting none
+// (StartClient). It implements actors.Placement. The zero value is not
+// usable; use New. Place before Start; everything else is safe for
+// concurrent use after Start.
+type Member struct {
+	system *actor.ActorSystem
+	cfg    config.Cluster
+	opts   Options
+	logger *slog.Logger
+
+	kinds  []*pcluster.Kind
+	placed map[string]bool // every placed deployment → hosted here
+	c      *pcluster.Cluster
+	client bool
+	sub    *eventstream.Subscription
+
+	mu      sync.Mutex
+	pids    map[string]*actor.PID // resolved activations by deployment name
+	down    map[string]bool       // addresses whose endpoint terminated
+	rdv     *pcluster.Rendezvous
+	members map[string]bool   // addresses in the current topology
+	local   map[string]*actor.PID // activations on this node
+	topo    chan struct{}     // closed and replaced on every topology change
+}
+
+var _ actors.Placement = (*Member)(nil)
+
+// New returns a member of the cluster cfg on system; nothing starts until
+// Start or StartClient. cfg should have passed config validation (defaults
+// applied).
+func New(system *actor.ActorSystem, cfg *config.Cluster, opts Options) (*Member, error) {
+	if cfg == nil {
+		return nil, errors.New("cluster: no [cluster] config")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.RefreshInterval <= 0 {
+		opts.RefreshInterval = 500 * time.Millisecond
+	}
+	if opts.ResolveTimeout <= 0 {
+		opts.ResolveTimeout = 10 * time.Second
+	}
+	c := *cfg
+	if c.Name == "" {
+		c.Name = config.DefaultClusterName
+	}
+	if c.Listen == "" {
+		c.Listen = config.DefaultClusterListen
+	}
+	if c.Provider == "" {
+		c.Provider = config.ProviderAutomanaged
+	}
+	if _, _, err := splitHostPort(c.Listen); err != nil {
+		return nil, fmt.Errorf("cluster: listen: %w", err)
+	}
+	return &Member{
+		system: system, cfg: c, opts: opts, logger: opts.Logger,
+		placed: map[string]bool{}, pids: map[string]*actor.PID{}, down: map[string]bool{},
+		rdv: pcluster.NewRendezvous(), members: map[string]bool{}, local: map[string]*actor.PID{},
+		topo: make(chan struct{}),
+	}, nil
+}
+
+// Place implements actors.Placement: it registers the deployment's kind
+// when this node's roles fit its transport, and remembers the name either
+// way so that Resolve finds it on other nodes. It marks spec to start its
+// limiter empty (see the package doc).
+func (m *Member) Place(spec *actors.DeploymentSpec, props *actor.Props) error {
+	if m.c != nil {
+		return errors.New("cluster: Place after Start")
+	}
+	if _, dup := m.placed[spec.Name]; dup {
+		return fmt.Errorf("cluster: deployment %q placed twice", spec.Name)
+	}
+	t := TransportOf(spec.Runtime)
+	host := CanHost(m.cfg.Roles, t)
+	m.placed[spec.Name] = host
+	if !host {
+		m.logger.Info("deployment served from other nodes", "deployment", spec.Name, "role", t.Role())
+		return nil
+	}
+	spec.EmptyLimiter = true
+	name := spec.Name
+	props.Configure(actor.WithReceiverMiddleware(m.track(name)))
+	m.kinds = append(m.kinds, pcluster.NewKind(KindName(name), props))
+	return nil
+}
+
+// track records the activations of deployment name on this node.
+func (m *Member) track(name string) actor.ReceiverMiddleware {
+	return func(next actor.ReceiverFunc) actor.ReceiverFunc {
+		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
+			switch env.Message.(type) {
+			case *actor.Started:
+				m.mu.Lock()
+				m.local[name] = c.Self()
+				m.mu.Unlock()
+				m.logger.Info("deployment activated here", "deployment", name, "address", c.Self().GetAddress())
+			case *actor.Stopped:
+				m.mu.Lock()
+				if p := m.local[name]; p != nil && p.Equal(c.Self()) {
+					delete(m.local, name)
+				}
+				m.mu.Unlock()
+			}
+			next(c, env)
+		}
+	}
+}
+
+// Hosts reports whether deployment name may be activated on this node.
+func (m *Member) Hosts(name string) bool { return m.placed[name] }
+
+// Start joins the cluster as a member hosting the placed kinds. It returns
+// once this member has published itself (protoactor waits about a second).
+func (m *Member) Start() error { return m.start(false) }
+
+// StartClient joins the cluster as a client: no kinds, not in the
+// topology; it resolves and messages deployments on members.
+func (m *Member) StartClient() error { return m.start(true) }
+
+func (m *Member) start(client bool) (err error) {
+	host, port, _ := splitHostPort(m.cfg.Listen)
+	provider, err := m.provider(host, port, client)
+	if err != nil {
+		return err
+	}
+	rcfg := remote.Configure(host, port)
+	ccfg := pcluster.Configure(m.cfg.Name, provider, disthash.New(), rcfg,
+		pcluster.WithKinds(m.kinds...), pcluster.WithRequestTimeout(5*time.Second))
+	m.c = pcluster.New(m.system, ccfg)
+	m.client = client
+	m.sub = m.system.EventStream.Subscribe(m.onEvent)
+	defer func() {
+		// protoactor panics when a provider cannot start.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("cluster: start: %v", p)
+		}
+	}()
+	if client {
+		m.c.StartClient()
+	} else {
+		m.c.StartMember()
+	}
+	m.logger.Info("cluster started", "cluster", m.cfg.Name, "provider", string(m.cfg.Provider),
+		"address", m.system.Address(), "client", client, "kinds", len(m.kinds))
+	return nil
+}
+
+func (m *Member) provider(host string, port int, client bool) (pcluster.ClusterProvider, error) {
+	switch m.cfg.Provider {
+	case config.ProviderEtcd:
+		p, err := etcd.NewWithConfig("/actorinfer/"+m.cfg.Name, clientv3.Config{
+			Endpoints: m.cfg.EtcdEndpoints, DialTimeout: 5 * time.Second,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cluster: etcd: %w", err)
+		}
+		return p, nil
+	case config.ProviderAutomanaged:
+		var hosts []string
+		self := net.JoinHostPort(host, strconv.Itoa(port+AutomanagedPortOffset))
+		if !client {
+			hosts = append(hosts, self)
+		}
+		for _, s := range m.cfg.Seeds {
+			h, p, err := splitHostPort(s)
+			if err != nil {
+				return nil, fmt.Errorf("cluster: seed %q: %w", s, err)
+			}
+			a := net.JoinHostPort(h, strconv.Itoa(p+AutomanagedPortOffset))
+			if a != self {
+				hosts = append(hosts, a)
+			}
+		}
+		if port+AutomanagedPortOffset > 65535 {
+			return nil, fmt.Errorf("cluster: listen port %d leaves no room for the automanaged port (+%d)", port, AutomanagedPortOffset)
+		}
+		return automanaged.NewWithConfig(m.opts.RefreshInterval, port+AutomanagedPortOffset, hosts...), nil
+	}
+	return nil, fmt.Errorf("cluster: unknown provider %q", m.cfg.Provider)
+}
+
+// Cluster returns protoactor's cluster (nil before Start).
+func (m *Member) Cluster() *pcluster.Cluster { return m.c }
+
+// Address returns this node's remoting address.
+func (m *Member) Address() string { return m.system.Address() }
+
+// Members returns the addresses of the current topology's members.
+func (m *Member) Members() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]string, 0, len(m.members))
+	for a := range m.members {
+		out = append(out, a)
+	}
+	return out
+}
+
+func (m *Member) onEvent(ev any) {
+	switch e := ev.(type) {
+	case *pcluster.ClusterTopology:
+		m.mu.Lock()
+		m.members = map[string]bool{}
+		for _, mem := range e.GetMembers() {
+			m.members[mem.Address()] = true
+		}
+		m.rdv = pcluster.NewRendezvous()
+		m.rdv.UpdateMembers(e.GetMembers())
+		for a := range m.down {
+			if !m.members[a] {
+				delete(m.down, a) // gone from the topology: nothing routes there any more
+			}
+		}
+		for n, p := range m.pids {
+			if !m.members[p.GetAddress()] {
+				delete(m.pids, n)
+			}
+		}
+		close(m.topo)
+		m.topo = make(chan struct{})
+		m.mu.Unlock()
+		m.logger.Info("cluster topology", "members", len(e.GetMembers()), "joined", len(e.GetJoined()), "left", len(e.GetLeft()))
+	case *remote.EndpointTerminatedEvent:
+		m.mu.Lock()
+		if m.members[e.Address] {
+			m.down[e.Address] = true
+		}
+		for n, p := range m.pids {
+			if p.GetAddress() == e.Address {
+				delete(m.pids, n)
+			}
+		}
+		m.mu.Unlock()
+	case *remote.EndpointConnectedEvent:
+		m.mu.Lock()
+		delete(m.down, e.Address)
+		m.mu.Unlock()
+	}
+}
+
+// owner returns the address that owns deployment name in the current
+// topology ("" when no member hosts its kind) and whether that address is
+// known to be down, with the channel closed at the next topology change.
+func (m *Member) owner(name string) (addr string, down bool, changed <-chan struct{}) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	addr = m.rdv.GetByClusterIdentity(pcluster.NewClusterIdentity(name, KindName(name)))
+	return addr, m.down[addr], m.topo
+}
+
+// Resolve implements actors.Placement: it returns the PID of name's
+// activation, activating it on its owner if needed. While the owner is
+// known to be down (its endpoint terminated but the topology still lists
+// it) or no member hosts the kind yet, it waits for the next topology
+// change, up to ctx's deadline (Options.ResolveTimeout without one).
+func (m *Member) Resolve(ctx context.Context, name string) (*actor.PID, error) {
+	if m.c == nil {
+		return nil, &messages.Error{Code: runners.CodeServerError, Deployment: name, Scope: "placement", Message: "cluster not started"}
+	}
+	m.mu.Lock()
+	pid := m.pids[name]
+	m.mu.Unlock()
+	if pid != nil {
+		return pid, nil
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, m.opts.ResolveTimeout)
+		defer cancel()
+	}
+	kind := KindName(name)
+	retry := time.NewTicker(100 * time.Millisecond)
+	defer retry.Stop()
+	for {
+		addr, down, changed := m.owner(name)
+		if addr != "" && !down {
+			if pid := m.get(ctx, name, kind); pid != nil {
+				m.mu.Lock()
+				if m.members[pid.GetAddress()] && !m.down[pid.GetAddress()] {
+					m.pids[name] = pid
+				}
+				m.mu.Unlock()
+				return pid, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if addr == "" {
+				return nil, &messages.Error{Code: runners.CodeServerError, Deployment: name, Scope: "placement",
+					Message: fmt.Sprintf("no cluster member hosts deployment %q", name)}
+			}
+			return nil, &messages.Error{Code: runners.CodeTimeout, Deployment: name, Scope: "placement",
+				Message: fmt.Sprintf("deployment %q: its owner %s did not activate it in time", name, addr)}
+		case <-changed:
+		case <-retry.C:
+		}
+	}
+}
+
+// get asks the owner for the activation, giving up when ctx ends.
+func (m *Member) get(ctx context.Context, name, kind string) *actor.PID {
+	res := make(chan *actor.PID, 1)
+	go func() { res <- m.c.Get(name, kind) }()
+	select {
+	case p := <-res:
+		return p
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// Invalidate implements actors.Placement: pid no longer serves name.
+func (m *Member) Invalidate(name string, pid *actor.PID) {
+	m.mu.Lock()
+	if p := m.pids[name]; p != nil && p.Equal(pid) {
+		delete(m.pids, name)
+	}
+	m.mu.Unlock()
+	if m.c != nil {
+		m.c.PidCache.RemoveByValue(name, KindName(name), pid)
+	}
+}
+
+// Leave leaves the cluster gracefully: it stops announcing this member, so
+// that the others place its deployments elsewhere, waits until the
+// activations here have finished their requests (or ctx ends), then shuts
+// the cluster and the actor system down.
+func (m *Member) Leave(ctx context.Context) error {
+	if m.c == nil {
+		return nil
+	}
+	if m.client {
+		// A client hosts nothing and is in no one's topology.
+		m.system.EventStream.Unsubscribe(m.sub)
+		m.c.Remote.Shutdown(true)
+		m.system.Shutdown()
+		return nil
+	}
+	_ = m.c.Config.ClusterProvider.Shutdown(true)
+	m.drain(ctx)
+	if m.sub != nil {
+		m.system.EventStream.Unsubscribe(m.sub)
+	}
+	m.c.Shutdown(true)
+	return nil
+}
+
+// drain waits until every activation on this node is idle, and has stayed
+// idle for two refresh intervals (other members may still be routing here
+// until they notice the departure).
+func (m *Member) drain(ctx context.Context) {
+	quiet := 2*m.opts.RefreshInterval + time.Second
+	var idleSince time.Time
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if m.idle() {
+			if idleSince.IsZero() {
+				idleSince = time.Now()
+			}
+			if time.Since(idleSince) >= quiet {
+				return
+			}
+		} else {
+			idleSince = time.Time{}
+		}
+		select {
+		case <-ctx.Done():
+			m.logger.Warn("cluster leave: drain deadline passed with requests in flight")
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (m *Member) idle() bool {
+	m.mu.Lock()
+	local := make([]*actor.PID, 0, len(m.local))
+	for _, p := range m.local {
+		local = append(local, p)
+	}
+	m.mu.Unlock()
+	for _, p := range local {
+		res, err := m.system.Root.RequestFuture(p, &messages.StateQuery{}, time.Second).Result()
+		if err != nil {
+			continue // stopped
+		}
+		if st, ok := res.(*messages.DeploymentState); ok && st.GetInFlight()+st.GetQueueDepth() > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 0 || n > 65535 {
+		return "", 0, fmt.Errorf("bad port in %q", addr)
+	}
+	return h, n, nil
+}

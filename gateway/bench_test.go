@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -107,5 +108,34 @@ func BenchmarkAppendString(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = appendString(buf[:0], s)
+	}
+}
+
+// BenchmarkHTTPUnary is a whole round trip over loopback HTTP/1.1 with a
+// keep-alive connection: net/http client and server included, so it bounds
+// what one request costs end to end (both ends share the CPUs).
+func BenchmarkHTTPUnary(b *testing.B) {
+	be := newTestBackend().on("gpt-4o-mini", instant("Hello", ", ", "world"))
+	gw := New(Options{Registry: prometheus.NewRegistry(), APIKeys: []string{"sk-bench"}}, be)
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	client := srv.Client()
+	b.ReportAllocs()
+	for b.Loop() {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/chat/completions", bytes.NewReader(benchRequest))
+		req.Header.Set("Authorization", "Bearer sk-bench")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+		be.mu.Lock()
+		be.batches = be.batches[:0]
+		be.mu.Unlock()
 	}
 }

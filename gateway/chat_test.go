@@ -387,3 +387,23 @@ func TestChatDeafBackendTimesOut(t *testing.T) {
 		}
 	}
 }
+
+func TestChatStreamTimeoutAfterFirstChunk(t *testing.T) {
+	h := newHang("tok")
+	s := newTestServer(t, newTestBackend().on("slow", h.script), func(o *Options) { o.RequestTimeout = 20 * time.Millisecond })
+	resp, body := s.chat(t, `{"model":"slow","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status = %d, want 200 (committed)", resp.StatusCode)
+	}
+	ev := sseEvents(t, body)
+	if len(ev) != 3 {
+		t.Fatalf("events = %q, want role, tok, error", ev)
+	}
+	if e := parseError(t, ev[2]); deref(e.Error.Code) != "timeout" {
+		t.Errorf("in-band error = %s, want timeout", ev[2])
+	}
+	if strings.Contains(body, "[DONE]") {
+		t.Errorf("a timed-out stream ended with [DONE]")
+	}
+	within(t, h.closed, "the handle to be closed")
+}

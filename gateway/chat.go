@@ -303,11 +303,20 @@ func (x *exchange) finish() {
 	if x.inBand {
 		m.streamErrors.WithLabelValues(x.s.label(x.deployment), x.s.label(x.model), x.errCode).Inc()
 	}
+	level := slog.LevelDebug
 	if x.status >= 500 || x.inBand {
-		x.s.log.LogAttrs(x.r.Context(), slog.LevelWarn, "chat completion failed",
+		level = slog.LevelWarn
+	}
+	if ctx := context.WithoutCancel(x.r.Context()); x.s.log.Enabled(ctx, level) {
+		msg := "chat completion"
+		if level == slog.LevelWarn {
+			msg = "chat completion failed"
+		}
+		x.s.log.LogAttrs(ctx, level, msg,
 			slog.String("request_id", x.reqID), slog.String("model", x.model),
 			slog.String("deployment", x.deployment), slog.Int("status", x.status),
-			slog.String("code", x.errCode), slog.Bool("in_band", x.inBand))
+			slog.String("code", x.errCode), slog.Bool("in_band", x.inBand), slog.Bool("stream", stream),
+			slog.Duration("duration", total), slog.Duration("overhead", total-x.blocked))
 	}
 }
 

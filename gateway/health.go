@@ -5,32 +5,51 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+	"strconv"
 	"time"
 )
 
-// models serves GET /v1/models in OpenAI's list shape, plus the kind
-// (deployment or router) of each name.
+// modelObject is OpenAI's model object, plus the kind (deployment or
+// router) of the name.
+type modelObject struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+	Kind    string `json:"kind,omitempty"`
+}
+
+func modelObjectOf(m ModelInfo) modelObject {
+	owner := m.OwnedBy
+	if owner == "" {
+		owner = "actorinfer"
+	}
+	return modelObject{ID: m.ID, Object: "model", Created: m.Created, OwnedBy: owner, Kind: m.Kind}
+}
+
+// models serves GET /v1/models in OpenAI's list shape.
 func (s *Server) models(w http.ResponseWriter) {
 	ms := s.backend.Models()
-	type model struct {
-		ID      string `json:"id"`
-		Object  string `json:"object"`
-		Created int64  `json:"created"`
-		OwnedBy string `json:"owned_by"`
-		Kind    string `json:"kind,omitempty"`
-	}
 	list := struct {
-		Object string  `json:"object"`
-		Data   []model `json:"data"`
-	}{Object: "list", Data: make([]model, 0, len(ms))}
+		Object string        `json:"object"`
+		Data   []modelObject `json:"data"`
+	}{Object: "list", Data: make([]modelObject, 0, len(ms))}
 	for _, m := range ms {
-		owner := m.OwnedBy
-		if owner == "" {
-			owner = "actorinfer"
-		}
-		list.Data = append(list.Data, model{ID: m.ID, Object: "model", Created: m.Created, OwnedBy: owner, Kind: m.Kind})
+		list.Data = append(list.Data, modelObjectOf(m))
 	}
 	writeJSONValue(w, http.StatusOK, list)
+}
+
+// model serves GET /v1/models/{id}.
+func (s *Server) model(w http.ResponseWriter, id string) {
+	for _, m := range s.backend.Models() {
+		if m.ID == id {
+			writeJSONValue(w, http.StatusOK, modelObjectOf(m))
+			return
+		}
+	}
+	writeError(w, &apiError{status: http.StatusNotFound, typ: typeInvalidRequest, code: "model_not_found",
+		param: "model", message: "the model " + strconv.Quote(id) + " does not exist"})
 }
 
 // ready serves GET /readyz: 200 when every deployment has a healthy

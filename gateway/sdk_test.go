@@ -161,3 +161,28 @@ func TestSDKStreamInBandError(t *testing.T) {
 		t.Errorf("text before the failure = %q", text)
 	}
 }
+
+func TestSDKModels(t *testing.T) {
+	s := sdkServer(t)
+	c := sdkClient(s, "sk-test")
+	page, err := c.Models.List(ctxT(t))
+	if err != nil {
+		t.Fatalf("Models.List: %v", err)
+	}
+	var ids []string
+	for _, m := range page.Data {
+		ids = append(ids, m.ID)
+	}
+	if len(ids) != 3 || ids[0] != "demo" {
+		t.Errorf("models = %v", ids)
+	}
+	m, err := c.Models.Get(ctxT(t), "demo")
+	if err != nil || m.ID != "demo" || m.OwnedBy != "actorinfer" {
+		t.Errorf("Models.Get(demo) = %+v, %v", m, err)
+	}
+	_, err = c.Models.Get(ctxT(t), "nope")
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
+		t.Errorf("Models.Get(nope) = %v, want a 404", err)
+	}
+}

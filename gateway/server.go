@@ -195,6 +195,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if s.authorized(w, r) && allowMethod(w, r, http.MethodGet) {
 			s.models(w)
 		}
+	case strings.HasPrefix(path, "/v1/models/"):
+		if s.authorized(w, r) && allowMethod(w, r, http.MethodGet) {
+			s.model(w, strings.TrimPrefix(path, "/v1/models/"))
+		}
 	case path == "/healthz":
 		if allowMethod(w, r, http.MethodGet) {
 			writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`+"\n"))
@@ -249,8 +253,10 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 	if len(s.keys) == 0 {
 		return true
 	}
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if ok {
+	auth := r.Header.Get("Authorization")
+	// The scheme is case-insensitive (RFC 9110 §11.1).
+	if len(auth) > 7 && strings.EqualFold(auth[:7], "Bearer ") {
+		token := auth[7:]
 		sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
 		match := 0
 		for i := range s.keys {

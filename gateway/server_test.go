@@ -287,3 +287,23 @@ func TestDrain(t *testing.T) {
 		t.Errorf("second Drain with nothing in flight = %v, want nil", err)
 	}
 }
+
+func TestModelRetrieve(t *testing.T) {
+	s := newTestServer(t, newTestBackend().on("demo", reply("demo", "hi")))
+	resp, body := s.do(t, "GET", "/v1/models/demo", "")
+	var m struct{ ID, Object string }
+	if json.Unmarshal([]byte(body), &m); resp.StatusCode != 200 || m.ID != "demo" || m.Object != "model" {
+		t.Errorf("GET /v1/models/demo = %d %s", resp.StatusCode, body)
+	}
+	resp, body = s.do(t, "GET", "/v1/models/nope", "")
+	if e := parseError(t, body); resp.StatusCode != 404 || deref(e.Error.Code) != "model_not_found" {
+		t.Errorf("GET /v1/models/nope = %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestAuthSchemeCaseInsensitive(t *testing.T) {
+	s := newTestServer(t, newTestBackend().on("demo", reply("demo", "hi")), func(o *Options) { o.APIKeys = []string{"sk-one"} })
+	if resp, body := s.do(t, "GET", "/v1/models", "", "Authorization", "bearer sk-one"); resp.StatusCode != 200 {
+		t.Errorf("lower-case scheme = %d %s", resp.StatusCode, body)
+	}
+}

@@ -63,6 +63,10 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, reqID string) {
 		return
 	}
 	x.req, x.model = req, req.batch.Model
+	if aerr := applyHints(r.Header, req.batch); aerr != nil {
+		x.fail(aerr)
+		return
+	}
 	req.batch.RequestId = reqID
 	x.id = "chatcmpl-" + s.newID()
 
@@ -283,9 +287,11 @@ func (x *exchange) finish() {
 	}
 	total := mono() - x.start
 	m := x.s.metrics
+	// The series was resolved at the first chunk; the last chunk names the
+	// deployment too, should the first not have.
 	sr := x.series
-	if sr == nil {
-		sr = m.seriesFor(x.s.label(x.deployment), x.s.label(x.model))
+	if k := (seriesKey{x.s.label(x.deployment), x.s.label(x.model)}); sr == nil || sr.key != k {
+		sr = m.seriesFor(k.deployment, k.model)
 	}
 	sr.requests[statusClass(x.status)].Inc()
 	stream := x.req != nil && x.req.stream

@@ -407,3 +407,19 @@ func TestChatStreamTimeoutAfterFirstChunk(t *testing.T) {
 	}
 	within(t, h.closed, "the handle to be closed")
 }
+
+func TestChatHints(t *testing.T) {
+	s := newTestServer(t, newTestBackend().on("demo", reply("demo", "hi")))
+	resp, body := s.chat(t, hiRequest, HeaderPriority, "7", HeaderTier, "premium", HeaderMaxCostUSD, "0.25")
+	b := s.be.lastBatch()
+	if resp.StatusCode != 200 || b.GetPriority() != 7 || b.GetTier() != "premium" || b.GetMaxCostUsd() != 0.25 {
+		t.Errorf("hints = %d %s; batch priority %d tier %q max cost %v", resp.StatusCode, body, b.GetPriority(), b.GetTier(), b.GetMaxCostUsd())
+	}
+	for _, h := range [][2]string{{HeaderPriority, "high"}, {HeaderPriority, "99999999999"}, {HeaderTier, "a b"},
+		{HeaderTier, strings.Repeat("t", 65)}, {HeaderMaxCostUSD, "-1"}, {HeaderMaxCostUSD, "NaN"}, {HeaderMaxCostUSD, "Inf"}} {
+		resp, body := s.chat(t, hiRequest, h[0], h[1])
+		if e := parseError(t, body); resp.StatusCode != 400 || deref(e.Error.Param) != h[0] {
+			t.Errorf("%s: %q = %d %s, want 400 naming the header", h[0], h[1], resp.StatusCode, body)
+		}
+	}
+}

@@ -38,6 +38,10 @@
 // everything else counted as "other" (and a request that never reached a
 // deployment as "none").
 //
+// Requests may carry scheduling hints in headers (HeaderPriority,
+// HeaderTier, HeaderMaxCostUSD); responses carry x-request-id (the client's
+// when it sent a sane one) and x-actorinfer-deployment (who served it).
+//
 // # Request decoding
 //
 // The request body is decoded by a hand-written parser (no reflection) that

@@ -33,6 +33,7 @@ type seriesKey struct{ deployment, model string }
 // series holds one (deployment, model) pair's resolved metrics, so the hot
 // path does no label hashing.
 type series struct {
+	key             seriesKey
 	requests        [4]prometheus.Counter // 2xx, 3xx, 4xx, 5xx
 	duration        [2]prometheus.Observer
 	ttft            prometheus.Observer
@@ -132,6 +133,7 @@ func (m *metrics) seriesFor(deployment, model string) *series {
 		return s
 	}
 	s = &series{
+		key:             k,
 		ttft:            m.ttft.WithLabelValues(deployment, model),
 		interToken:      m.interToken.WithLabelValues(deployment, model),
 		tokensIn:        m.tokens.WithLabelValues(deployment, model, "input"),

@@ -3,6 +3,7 @@ package local
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -30,9 +31,9 @@ func benchModel(b *testing.B, name string, p Params, q8 bool) *Model {
 	if !ok {
 		w := randomWeights(withShared(p, true), 1)
 		if q8 {
-			path = w.writeV12(benchTB{b}, 2, 64)
+			path = w.writeV12(benchTB{b, key}, 2, 64)
 		} else {
-			path = w.writeV0(benchTB{b})
+			path = w.writeV0(benchTB{b, key})
 		}
 		benchModels.Store(key, path)
 	}
@@ -46,7 +47,10 @@ func benchModel(b *testing.B, name string, p Params, q8 bool) *Model {
 
 // benchTB writes model files that outlive one benchmark function (b.TempDir
 // is removed after each b.N round); TestMain removes them at exit.
-type benchTB struct{ *testing.B }
+type benchTB struct {
+	*testing.B
+	key string
+}
 
 var (
 	benchDirMu   sync.Mutex
@@ -63,7 +67,11 @@ func (t benchTB) TempDir() string {
 		}
 		benchDirPath = d
 	}
-	return benchDirPath
+	d := filepath.Join(benchDirPath, t.key)
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 func TestMain(m *testing.M) {

@@ -113,8 +113,8 @@ func softmax(x []float32) {
 	}
 }
 
-// axpy adds a*x to y.
-func axpy(a float32, x, y []float32) {
+// axpyGeneric adds a*x to y.
+func axpyGeneric(a float32, x, y []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] += a * v

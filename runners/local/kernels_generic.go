@@ -7,6 +7,8 @@ const kernelName = "generic"
 
 func dot(a, b []float32) float32 { return dotGeneric(a, b) }
 
+func axpy(a float32, x, y []float32) { axpyGeneric(a, x, y) }
+
 // matvecF32 computes out[b][r] = w[r]·in[b] for rows [a, z) and nb inputs.
 func matvecF32(w []float32, a, z, cols int, in []float32, nb int, out *[maxBatchLimit][]float32) {
 	for r := a; r < z; r++ {

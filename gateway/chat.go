@@ -30,6 +30,7 @@ type exchange struct {
 
 	status     int
 	deployment string
+	route      string // X-Actorinfer-Route: the routers' decisions, outermost first
 	errCode    string // in-band or HTTP error code, for logs
 	inBand     bool   // the stream failed after it was committed
 	usage      *messages.Usage
@@ -107,6 +108,9 @@ func (x *exchange) recv(h runners.RunHandle) (*messages.TokenChunk, error) {
 		if c.GetDeployment() != "" {
 			x.deployment = c.GetDeployment()
 		}
+		if len(c.GetRoutes()) > 0 && x.route == "" {
+			x.route = formatRoutes(c.GetRoutes())
+		}
 		if x.firstChunk == 0 {
 			x.firstChunk = now
 			x.series = x.s.metrics.seriesFor(x.s.label(x.deployment), x.s.label(x.model))
@@ -130,9 +134,7 @@ func (x *exchange) fail(e *apiError) {
 		return
 	}
 	x.status = e.status
-	if x.deployment != "" {
-		x.w.Header().Set("X-Actorinfer-Deployment", x.deployment)
-	}
+	x.setServedBy(x.w.Header())
 	writeError(x.w, e)
 }
 
@@ -176,9 +178,7 @@ func (x *exchange) unary(ctx context.Context, h runners.RunHandle) {
 	b := appendCompletion((*bp)[:0], x.id, x.s.now().Unix(), x.model, &acc)
 	hd := x.w.Header()
 	hd["Content-Type"] = hdrJSON
-	if x.deployment != "" {
-		hd.Set("X-Actorinfer-Deployment", x.deployment)
-	}
+	x.setServedBy(hd)
 	x.status = http.StatusOK
 	x.w.WriteHeader(http.StatusOK)
 	_, _ = x.w.Write(b)
@@ -203,9 +203,7 @@ func (x *exchange) stream(ctx context.Context, h runners.RunHandle) {
 	hd["Content-Type"] = hdrEventStream
 	hd["Cache-Control"] = hdrNoCache
 	hd["X-Accel-Buffering"] = hdrNo
-	if x.deployment != "" {
-		hd.Set("X-Actorinfer-Deployment", x.deployment)
-	}
+	x.setServedBy(hd)
 	x.status = http.StatusOK
 	x.w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(x.w)

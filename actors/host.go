@@ -232,7 +232,11 @@ func (h *Host) ExecuteOn(ctx context.Context, pid *actor.PID, batch *messages.Ex
 	if dl, ok := ctx.Deadline(); ok && batch.GetDeadlineUnixNano() == 0 {
 		batch.DeadlineUnixNano = dl.UnixNano()
 	}
-	s := NewStream(ctx, h.system, pid, batch.GetRequestId())
+	var draining func(string) bool
+	if h.place != nil {
+		draining = h.place.Draining
+	}
+	s := newStream(ctx, h.system, pid, batch.GetRequestId(), draining)
 	h.system.Root.Send(pid, &messages.Execute{Batch: batch, ReplyTo: FromActorPID(s.PID())})
 	return s
 }

@@ -27,6 +27,10 @@ type Placement interface {
 	// Invalidate tells the placement that pid, returned by Resolve, no
 	// longer serves name (its node is gone or it does not exist).
 	Invalidate(name string, pid *actor.PID)
+	// Draining reports whether the node at address is leaving gracefully:
+	// it finishes the requests it holds after it has left the topology, so
+	// its streams keep going when the connection to it is reported gone.
+	Draining(address string) bool
 }
 
 // maxOwnerRetries bounds how often one request moves to a new activation

@@ -44,9 +44,10 @@ type Stream struct {
 	once   sync.Once
 	done   atomic.Bool // a terminal message was received by Recv
 
-	remote   bool       // target is on another node
-	mu       sync.Mutex // guards overflow
-	overflow []any      // remote mode: messages that did not fit in ch, in order
+	remote   bool                      // target is on another node
+	draining func(address string) bool // nil: a gone node is always an error
+	mu       sync.Mutex                // guards overflow
+	overflow []any                     // remote mode: messages that did not fit in ch, in order
 }
 
 // ScopeOwner is the scope of the error a Stream returns when its target
@@ -61,7 +62,14 @@ const streamBuffer = 64
 // NewStream registers a reply process for requestID. Messages for it are
 // sent to s.PID(); Cancel messages go to target.
 func NewStream(ctx context.Context, system *actor.ActorSystem, target *actor.PID, requestID string) *Stream {
+	return newStream(ctx, system, target, requestID, nil)
+}
+
+// newStream is NewStream with draining, which reports the nodes whose loss
+// of connection does not end the stream (see Placement.Draining).
+func newStream(ctx context.Context, system *actor.ActorSystem, target *actor.PID, requestID string, draining func(string) bool) *Stream {
 	s := &Stream{
+		draining:  draining,
 		system:    system,
 		target:    target,
 		requestID: requestID,
@@ -146,6 +154,9 @@ func (s *Stream) SendSystemMessage(_ *actor.PID, message any) {
 	var why string
 	switch t.GetWhy() {
 	case actor.TerminatedReason_AddressTerminated:
+		if s.draining != nil && s.draining(s.target.GetAddress()) {
+			return // it left gracefully and finishes what it holds
+		}
 		why = "the node hosting the deployment (" + s.target.GetAddress() + ") is gone"
 	case actor.TerminatedReason_NotFound:
 		why = "the deployment's activation " + s.target.GetId() + " does not exist"

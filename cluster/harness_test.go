@@ -200,7 +200,7 @@ func startCluster(t *testing.T, spec clusterSpec) []*node {
 		}()
 		t.Cleanup(func() {
 			n.kill()
-			if t.Failed() {
+			if t.Failed() || os.Getenv("ACTORINFER_CLUSTER_LOGS") != "" {
 				t.Logf("--- %s (%s) log tail:\n%s", n.name, n.remote, tail(n.log.String(), 60))
 			}
 		})

@@ -19,6 +19,7 @@ import (
 	"github.com/asynkron/protoactor-go/eventstream"
 	"github.com/asynkron/protoactor-go/remote"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/actorinfer/actorinfer/actors"
 	"github.com/actorinfer/actorinfer/config"
@@ -66,9 +67,10 @@ type Member struct {
 	pids    map[string]*actor.PID // resolved activations by deployment name
 	down    map[string]bool       // addresses whose endpoint terminated
 	rdv     *pcluster.Rendezvous
-	members map[string]bool   // addresses in the current topology
+	members map[string]bool       // addresses in the current topology
 	local   map[string]*actor.PID // activations on this node
-	topo    chan struct{}     // closed and replaced on every topology change
+	leaving map[string]bool       // addresses of members that announced a graceful leave
+	topo    chan struct{}         // closed and replaced on every topology change
 }
 
 var _ actors.Placement = (*Member)(nil)
@@ -106,7 +108,8 @@ func New(system *actor.ActorSystem, cfg *config.Cluster, opts Options) (*Member,
 		system: system, cfg: c, opts: opts, logger: opts.Logger,
 		placed: map[string]bool{}, pids: map[string]*actor.PID{}, down: map[string]bool{},
 		rdv: pcluster.NewRendezvous(), members: map[string]bool{}, local: map[string]*actor.PID{},
-		topo: make(chan struct{}),
+		leaving: map[string]bool{},
+		topo:    make(chan struct{}),
 	}, nil
 }
 
@@ -286,7 +289,34 @@ func (m *Member) onEvent(ev any) {
 		m.mu.Lock()
 		delete(m.down, e.Address)
 		m.mu.Unlock()
+	case *pcluster.GossipUpdate:
+		m.onGossip(e)
 	}
+}
+
+// leavingKey is the gossip key a member sets, to its own address, when it
+// starts a graceful leave.
+const leavingKey = "actorinfer.leaving"
+
+func (m *Member) onGossip(u *pcluster.GossipUpdate) {
+	if u.Key != leavingKey || u.Value == nil {
+		return
+	}
+	var addr wrapperspb.StringValue
+	if err := u.Value.UnmarshalTo(&addr); err != nil || addr.GetValue() == "" {
+		return
+	}
+	m.mu.Lock()
+	m.leaving[addr.GetValue()] = true
+	m.mu.Unlock()
+}
+
+// Draining implements actors.Placement: address announced a graceful
+// leave, so losing the connection to it does not end its streams.
+func (m *Member) Draining(address string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.leaving[address]
 }
 
 // owner returns the address that owns deployment name in the current
@@ -372,10 +402,16 @@ func (m *Member) Invalidate(name string, pid *actor.PID) {
 	}
 }
 
-// Leave leaves the cluster gracefully: it stops announcing this member, so
-// that the others place its deployments elsewhere, waits until the
-// activations here have finished their requests (or ctx ends), then shuts
-// the cluster and the actor system down.
+// Leave leaves the cluster gracefully, in order:
+//
+//  1. it announces the leave by gossip, so that callers keep the streams
+//     this node serves when their connection to it is reported gone;
+//  2. it stops announcing itself to the membership provider: the others
+//     drop it from their topology and activate its deployments elsewhere
+//     for new requests;
+//  3. it waits until the activations here have finished their requests (or
+//     ctx ends);
+//  4. it shuts the cluster and the actor system down.
 func (m *Member) Leave(ctx context.Context) error {
 	if m.c == nil {
 		return nil
@@ -387,6 +423,11 @@ func (m *Member) Leave(ctx context.Context) error {
 		m.system.Shutdown()
 		return nil
 	}
+	m.c.Gossip.SetState(leavingKey, wrapperspb.String(m.system.Address()))
+	select { // a few gossip rounds (300 ms each)
+	case <-time.After(gossipSpread):
+	case <-ctx.Done():
+	}
 	_ = m.c.Config.ClusterProvider.Shutdown(true)
 	m.drain(ctx)
 	if m.sub != nil {
@@ -395,6 +436,9 @@ func (m *Member) Leave(ctx context.Context) error {
 	m.c.Shutdown(true)
 	return nil
 }
+
+// gossipSpread is how long a gossiped value takes to reach every member.
+const gossipSpread = 1200 * time.Millisecond
 
 // drain waits until every activation on this node is idle, and has stayed
 // idle for two refresh intervals (other members may still be routing here

@@ -118,6 +118,10 @@ func (r *Runner) Close() error {
 	return inst.model.Close()
 }
 
+// Kernels names the matrix kernels this build uses: "generic" (portable
+// Go), or the archsimd AVX2/AVX-512 kernels of a GOEXPERIMENT=simd build.
+func Kernels() string { return kernelName }
+
 // Params returns the loaded model's hyperparameters.
 func (r *Runner) Params() (Params, error) {
 	inst, err := r.current()

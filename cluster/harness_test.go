@@ -140,7 +140,7 @@ func (s *syncBuffer) String() string {
 // startCluster starts one process per node with a generated config and
 // waits until every gateway answers /readyz with 200 (every deployment
 // resolved and healthy). The processes are killed when the test ends.
-func startCluster(t *testing.T, spec clusterSpec) []*node {
+func startCluster(t testing.TB, spec clusterSpec) []*node {
 	t.Helper()
 	bin, _ := binaries(t)
 	dir := t.TempDir()

@@ -355,7 +355,7 @@ func (m *Member) Resolve(ctx context.Context, name string) (*actor.PID, error) {
 	for {
 		addr, down, changed := m.owner(name)
 		if addr != "" && !down {
-			if pid := m.get(ctx, name, kind); pid != nil {
+			if pid := m.get(ctx, addr, name, kind); pid != nil {
 				m.mu.Lock()
 				if m.members[pid.GetAddress()] && !m.down[pid.GetAddress()] {
 					m.pids[name] = pid
@@ -378,16 +378,29 @@ func (m *Member) Resolve(ctx context.Context, name string) (*actor.PID, error) {
 	}
 }
 
-// get asks the owner for the activation, giving up when ctx ends.
-func (m *Member) get(ctx context.Context, name, kind string) *actor.PID {
-	res := make(chan *actor.PID, 1)
-	go func() { res <- m.c.Get(name, kind) }()
-	select {
-	case p := <-res:
-		return p
-	case <-ctx.Done():
+// activationTimeout bounds one activation request to an owner.
+const activationTimeout = 2 * time.Second
+
+// get asks the owner at addr for the activation of name, as disthash does,
+// but with this member's view of the topology: disthash's own view may lag
+// it by an event, and would send the request to a dead owner.
+func (m *Member) get(ctx context.Context, addr, name, kind string) *actor.PID {
+	timeout := activationTimeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout = time.Until(dl)
+	}
+	if timeout <= 0 {
 		return nil
 	}
+	req := &pcluster.ActivationRequest{ClusterIdentity: pcluster.NewClusterIdentity(name, kind)}
+	res, err := m.system.Root.RequestFuture(actor.NewPID(addr, disthash.PartitionActivatorActorName), req, timeout).Result()
+	if err != nil {
+		return nil
+	}
+	if r, ok := res.(*pcluster.ActivationResponse); ok {
+		return r.GetPid()
+	}
+	return nil
 }
 
 // Invalidate implements actors.Placement: pid no longer serves name.

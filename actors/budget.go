@@ -329,6 +329,25 @@ func (b *Budget) State(now time.Time) *messages.BudgetState {
 	}
 }
 
+// Restore raises the spend of the current windows to what snapshot (the
+// State of a previous owner of this budget) recorded for the same windows,
+// counting the snapshot's outstanding reservations as spent: they may have
+// settled after it was taken. A snapshot of other windows is ignored; spend
+// already recorded here is never lowered.
+func (b *Budget) Restore(now time.Time, snapshot *messages.BudgetState) {
+	if snapshot == nil {
+		return
+	}
+	b.roll(now)
+	carried := toNano(snapshot.GetReservedUsd())
+	if snapshot.GetHourResetsAtUnixNano() == b.hourStart.Add(time.Hour).UnixNano() {
+		b.spentHour = max(b.spentHour, toNano(snapshot.GetSpentHourUsd())+carried)
+	}
+	if snapshot.GetDayResetsAtUnixNano() == b.dayStart.AddDate(0, 0, 1).UnixNano() {
+		b.spentDay = max(b.spentDay, toNano(snapshot.GetSpentDayUsd())+carried)
+	}
+}
+
 // Warned returns the number of requests admitted over a cap.
 func (b *Budget) Warned() int64 { return b.warned }
 

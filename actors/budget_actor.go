@@ -43,6 +43,7 @@ type budgetOptions struct {
 	logger   *slog.Logger
 	observer BudgetObserver
 	name     string
+	restore  func() *messages.BudgetState
 }
 
 // WithBudgetLogger sets the logger of a BudgetActor (warnings and throttle
@@ -63,6 +64,13 @@ func WithBudgetObserver(obs BudgetObserver) BudgetOption {
 			o.observer = obs
 		}
 	}
+}
+
+// WithBudgetRestore makes a BudgetActor restore, when it starts, the spend
+// recorded by the snapshot restore returns (see Budget.Restore); restore
+// may return nil.
+func WithBudgetRestore(restore func() *messages.BudgetState) BudgetOption {
+	return func(o *budgetOptions) { o.restore = restore }
 }
 
 // WithBudgetName sets the deployment name written into the errors and logs
@@ -120,6 +128,10 @@ type budgetWake struct{}
 // Receive implements actor.Actor.
 func (a *budgetActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		if a.opts.restore != nil {
+			a.core.Restore(a.clk.Now(), a.opts.restore())
+		}
 	case *messages.BudgetReserve:
 		a.onReserve(ctx, m)
 	case *messages.BudgetSettle:

@@ -61,6 +61,11 @@ type DeploymentSpec struct {
 	// cluster sets it: an activation may replace one whose node died, and
 	// must not admit a burst on top of what that one granted.
 	EmptyLimiter bool
+	// RestoreBudget, when set, returns the last known state of this
+	// deployment's budget (or nil); the BudgetActor restores its spend from
+	// it when it starts (see Budget.Restore). The cluster sets it from the
+	// snapshots the previous owner gossiped.
+	RestoreBudget func() *messages.BudgetState
 }
 
 // env is what every deployment of one Host shares.
@@ -234,7 +239,11 @@ func (d *deploymentActor) start(ctx actor.Context) {
 			Configure(actor.WithDispatcher(d.env.dispatcher)), "limiter")
 	}
 	if spec.Budget.Enabled() {
-		d.budget = ctx.SpawnPrefix(NewBudgetProps(spec.Budget, d.env.clock, WithBudgetLogger(d.env.logger), WithBudgetName(spec.Name)).
+		bopts := []BudgetOption{WithBudgetLogger(d.env.logger), WithBudgetName(spec.Name)}
+		if spec.RestoreBudget != nil {
+			bopts = append(bopts, WithBudgetRestore(spec.RestoreBudget))
+		}
+		d.budget = ctx.SpawnPrefix(NewBudgetProps(spec.Budget, d.env.clock, bopts...).
 			Configure(actor.WithDispatcher(d.env.dispatcher)), "budget")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,10 +68,12 @@ type Member struct {
 	pids    map[string]*actor.PID // resolved activations by deployment name
 	down    map[string]bool       // addresses whose endpoint terminated
 	rdv     *pcluster.Rendezvous
-	members map[string]bool       // addresses in the current topology
-	local   map[string]*actor.PID // activations on this node
-	leaving map[string]bool       // addresses of members that announced a graceful leave
-	topo    chan struct{}         // closed and replaced on every topology change
+	members map[string]bool                  // addresses in the current topology
+	local   map[string]*actor.PID            // activations on this node
+	leaving map[string]bool                  // addresses of members that announced a graceful leave
+	budgets map[string]*messages.BudgetState // latest gossiped budget snapshot by deployment
+	stop    chan struct{}                    // closed by Leave: ends the snapshot publisher
+	topo    chan struct{}                    // closed and replaced on every topology change
 }
 
 var _ actors.Placement = (*Member)(nil)
@@ -108,8 +111,8 @@ func New(system *actor.ActorSystem, cfg *config.Cluster, opts Options) (*Member,
 		system: system, cfg: c, opts: opts, logger: opts.Logger,
 		placed: map[string]bool{}, pids: map[string]*actor.PID{}, down: map[string]bool{},
 		rdv: pcluster.NewRendezvous(), members: map[string]bool{}, local: map[string]*actor.PID{},
-		leaving: map[string]bool{},
-		topo:    make(chan struct{}),
+		leaving: map[string]bool{}, budgets: map[string]*messages.BudgetState{}, stop: make(chan struct{}),
+		topo: make(chan struct{}),
 	}, nil
 }
 
@@ -133,6 +136,7 @@ func (m *Member) Place(spec *actors.DeploymentSpec, props *actor.Props) error {
 	}
 	spec.EmptyLimiter = true
 	name := spec.Name
+	spec.RestoreBudget = func() *messages.BudgetState { return m.budgetSnapshot(name) }
 	props.Configure(actor.WithReceiverMiddleware(m.track(name)))
 	m.kinds = append(m.kinds, pcluster.NewKind(KindName(name), props))
 	return nil
@@ -193,6 +197,9 @@ func (m *Member) start(client bool) (err error) {
 		m.c.StartClient()
 	} else {
 		m.c.StartMember()
+	}
+	if !client && len(m.kinds) > 0 {
+		go m.publishBudgets()
 	}
 	m.logger.Info("cluster started", "cluster", m.cfg.Name, "provider", string(m.cfg.Provider),
 		"address", m.system.Address(), "client", client, "kinds", len(m.kinds))
@@ -299,7 +306,17 @@ func (m *Member) onEvent(ev any) {
 const leavingKey = "actorinfer.leaving"
 
 func (m *Member) onGossip(u *pcluster.GossipUpdate) {
-	if u.Key != leavingKey || u.Value == nil {
+	if u.Value == nil {
+		return
+	}
+	if name, ok := strings.CutPrefix(u.Key, budgetKeyPrefix); ok {
+		var st messages.BudgetState
+		if err := u.Value.UnmarshalTo(&st); err == nil {
+			m.noteBudget(name, &st)
+		}
+		return
+	}
+	if u.Key != leavingKey {
 		return
 	}
 	var addr wrapperspb.StringValue
@@ -309,6 +326,62 @@ func (m *Member) onGossip(u *pcluster.GossipUpdate) {
 	m.mu.Lock()
 	m.leaving[addr.GetValue()] = true
 	m.mu.Unlock()
+}
+
+// budgetKeyPrefix starts the gossip key of a deployment's budget snapshot.
+const budgetKeyPrefix = "actorinfer.budget/"
+
+// budgetInterval is how often an owner gossips its budgets' state.
+const budgetInterval = time.Second
+
+// publishBudgets gossips the budget state of every activation on this node
+// every budgetInterval, until Leave.
+func (m *Member) publishBudgets() {
+	tick := time.NewTicker(budgetInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-tick.C:
+		}
+		m.mu.Lock()
+		local := make(map[string]*actor.PID, len(m.local))
+		for n, p := range m.local {
+			local[n] = p
+		}
+		m.mu.Unlock()
+		for name, pid := range local {
+			res, err := m.system.Root.RequestFuture(pid, &messages.StateQuery{}, budgetInterval).Result()
+			st, ok := res.(*messages.DeploymentState)
+			if err != nil || !ok || st.GetBudget() == nil {
+				continue
+			}
+			m.noteBudget(name, st.GetBudget())
+			m.c.Gossip.SetState(budgetKeyPrefix+name, st.GetBudget())
+		}
+	}
+}
+
+// noteBudget keeps the snapshot with the most spend for the latest window.
+func (m *Member) noteBudget(name string, st *messages.BudgetState) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := m.budgets[name]
+	if old == nil || st.GetDayResetsAtUnixNano() > old.GetDayResetsAtUnixNano() ||
+		st.GetHourResetsAtUnixNano() > old.GetHourResetsAtUnixNano() ||
+		(st.GetHourResetsAtUnixNano() == old.GetHourResetsAtUnixNano() &&
+			st.GetSpentHourUsd()+st.GetReservedUsd() >= old.GetSpentHourUsd()+old.GetReservedUsd()) {
+		m.budgets[name] = st
+	}
+}
+
+// budgetSnapshot returns the latest known budget state of deployment name,
+// or nil.
+func (m *Member) budgetSnapshot(name string) *messages.BudgetState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.budgets[name]
 }
 
 // Draining implements actors.Placement: address announced a graceful
@@ -436,6 +509,7 @@ func (m *Member) Leave(ctx context.Context) error {
 		m.system.Shutdown()
 		return nil
 	}
+	close(m.stop)
 	m.c.Gossip.SetState(leavingKey, wrapperspb.String(m.system.Address()))
 	select { // a few gossip rounds (300 ms each)
 	case <-time.After(gossipSpread):

@@ -30,10 +30,13 @@ var useAVX2 = archsimd.X86.AVX2() && archsimd.X86.FMA()
 // delivers to a single decode.
 
 func dot(a, b []float32) float32 {
-	if !useAVX2 {
-		return dotGeneric(a, b)
+	switch {
+	case useAVX512:
+		return dot1AVX512(a, b)
+	case useAVX2:
+		return dot1AVX2(a, b)
 	}
-	return dot1AVX2(a, b)
+	return dotGeneric(a, b)
 }
 
 // The kernels check lengths once, then load through unsafe pointers: the
@@ -150,7 +153,7 @@ func hsum(v archsimd.Float32x8) float32 {
 }
 
 // matvecF32 computes out[b][r] = w[r]·in[b] for rows [a, z) and nb inputs,
-// four inputs per pass over a (cache-resident) row.
+// four inputs (and two rows) per pass over cache-resident data.
 func matvecF32(w []float32, a, z, cols int, in []float32, nb int, out *[maxBatchLimit][]float32) {
 	if !useAVX2 {
 		for r := a; r < z; r++ {
@@ -161,32 +164,47 @@ func matvecF32(w []float32, a, z, cols int, in []float32, nb int, out *[maxBatch
 		}
 		return
 	}
+	if useAVX512 {
+		matvecRows(w, a, z, cols, in, nb, out, 0, dot1AVX512, dot4AVX512, dot24AVX512)
+		return
+	}
+	matvecRows(w, a, z, cols, in, nb, out, 0, dot1AVX2, dot4AVX2, dot24AVX2)
+}
+
+// matvecRows computes rows [a, z) of w into out (at rows off+a...) with
+// the given one-, four- and two-row-by-four kernels.
+func matvecRows(w []float32, a, z, cols int, in []float32, nb int, out *[maxBatchLimit][]float32, off int,
+	d1 func(w, x []float32) float32,
+	d4 func(w, x0, x1, x2, x3 []float32) (float32, float32, float32, float32),
+	d24 func(w0, w1, x0, x1, x2, x3 []float32) ([4]float32, [4]float32)) {
 	r := a
 	if nb >= 4 {
 		for ; r+2 <= z; r += 2 {
 			row0, row1 := w[r*cols:(r+1)*cols], w[(r+1)*cols:(r+2)*cols]
+			o := off + r
 			b := 0
 			for ; b+4 <= nb; b += 4 {
-				o0, o1 := dot24AVX2(row0, row1,
+				o0, o1 := d24(row0, row1,
 					in[b*cols:(b+1)*cols], in[(b+1)*cols:(b+2)*cols], in[(b+2)*cols:(b+3)*cols], in[(b+3)*cols:(b+4)*cols])
-				out[b][r], out[b+1][r], out[b+2][r], out[b+3][r] = o0[0], o0[1], o0[2], o0[3]
-				out[b][r+1], out[b+1][r+1], out[b+2][r+1], out[b+3][r+1] = o1[0], o1[1], o1[2], o1[3]
+				out[b][o], out[b+1][o], out[b+2][o], out[b+3][o] = o0[0], o0[1], o0[2], o0[3]
+				out[b][o+1], out[b+1][o+1], out[b+2][o+1], out[b+3][o+1] = o1[0], o1[1], o1[2], o1[3]
 			}
 			for ; b < nb; b++ {
-				out[b][r] = dot1AVX2(row0, in[b*cols:(b+1)*cols])
-				out[b][r+1] = dot1AVX2(row1, in[b*cols:(b+1)*cols])
+				out[b][o] = d1(row0, in[b*cols:(b+1)*cols])
+				out[b][o+1] = d1(row1, in[b*cols:(b+1)*cols])
 			}
 		}
 	}
 	for ; r < z; r++ {
 		row := w[r*cols : (r+1)*cols]
+		o := off + r
 		b := 0
 		for ; b+4 <= nb; b += 4 {
-			out[b][r], out[b+1][r], out[b+2][r], out[b+3][r] = dot4AVX2(row,
+			out[b][o], out[b+1][o], out[b+2][o], out[b+3][o] = d4(row,
 				in[b*cols:(b+1)*cols], in[(b+1)*cols:(b+2)*cols], in[(b+2)*cols:(b+3)*cols], in[(b+3)*cols:(b+4)*cols])
 		}
 		for ; b < nb; b++ {
-			out[b][r] = dot1AVX2(row, in[b*cols:(b+1)*cols])
+			out[b][o] = d1(row, in[b*cols:(b+1)*cols])
 		}
 	}
 }
@@ -331,4 +349,80 @@ func dotQ8x4AVX512(q []int8, ws []float32, xq []int16, xs []float32, gs int) (fl
 		f3 = i3.ConvertToFloat32().MulAdd(archsimd.BroadcastFloat32x16(w*xs[3*ng+g]), f3)
 	}
 	return hsum16(f0), hsum16(f1), hsum16(f2), hsum16(f3)
+}
+
+// The AVX-512 fp32 kernels: one 16-wide accumulator chain per vector
+// (used for every fp32 product when the CPU has AVX-512, so the batched
+// and single orders still agree).
+
+func ld16(p unsafe.Pointer, i int) archsimd.Float32x16 {
+	return archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p, 4*i)))
+}
+
+func dot1AVX512(w, x []float32) float32 {
+	n := len(w)
+	x = x[:n]
+	if n < 16 {
+		return dotTail(w, x, 0, 0)
+	}
+	pw, px := unsafe.Pointer(&w[0]), unsafe.Pointer(&x[0])
+	var a0 archsimd.Float32x16
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		a0 = ld16(px, i).MulAdd(ld16(pw, i), a0)
+	}
+	return dotTail(w, x, i, hsum16(a0))
+}
+
+func dot4AVX512(w, x0, x1, x2, x3 []float32) (float32, float32, float32, float32) {
+	n := len(w)
+	x0, x1, x2, x3 = x0[:n], x1[:n], x2[:n], x3[:n]
+	if n < 16 {
+		return dotTail(w, x0, 0, 0), dotTail(w, x1, 0, 0), dotTail(w, x2, 0, 0), dotTail(w, x3, 0, 0)
+	}
+	pw := unsafe.Pointer(&w[0])
+	p0, p1, p2, p3 := unsafe.Pointer(&x0[0]), unsafe.Pointer(&x1[0]), unsafe.Pointer(&x2[0]), unsafe.Pointer(&x3[0])
+	var a0, a1, a2, a3 archsimd.Float32x16
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		wa := ld16(pw, i)
+		a0 = ld16(p0, i).MulAdd(wa, a0)
+		a1 = ld16(p1, i).MulAdd(wa, a1)
+		a2 = ld16(p2, i).MulAdd(wa, a2)
+		a3 = ld16(p3, i).MulAdd(wa, a3)
+	}
+	return dotTail(w, x0, i, hsum16(a0)), dotTail(w, x1, i, hsum16(a1)),
+		dotTail(w, x2, i, hsum16(a2)), dotTail(w, x3, i, hsum16(a3))
+}
+
+func dot24AVX512(w0, w1, x0, x1, x2, x3 []float32) (r0, r1 [4]float32) {
+	n := len(w0)
+	w1, x0, x1, x2, x3 = w1[:n], x0[:n], x1[:n], x2[:n], x3[:n]
+	if n < 16 {
+		r0[0], r0[1], r0[2], r0[3] = dot4AVX512(w0, x0, x1, x2, x3)
+		r1[0], r1[1], r1[2], r1[3] = dot4AVX512(w1, x0, x1, x2, x3)
+		return
+	}
+	pw0, pw1 := unsafe.Pointer(&w0[0]), unsafe.Pointer(&w1[0])
+	p0, p1, p2, p3 := unsafe.Pointer(&x0[0]), unsafe.Pointer(&x1[0]), unsafe.Pointer(&x2[0]), unsafe.Pointer(&x3[0])
+	var a0, a1, a2, a3, c0, c1, c2, c3 archsimd.Float32x16
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		wa, wc := ld16(pw0, i), ld16(pw1, i)
+		v := ld16(p0, i)
+		a0 = v.MulAdd(wa, a0)
+		c0 = v.MulAdd(wc, c0)
+		v = ld16(p1, i)
+		a1 = v.MulAdd(wa, a1)
+		c1 = v.MulAdd(wc, c1)
+		v = ld16(p2, i)
+		a2 = v.MulAdd(wa, a2)
+		c2 = v.MulAdd(wc, c2)
+		v = ld16(p3, i)
+		a3 = v.MulAdd(wa, a3)
+		c3 = v.MulAdd(wc, c3)
+	}
+	r0 = [4]float32{dotTail(w0, x0, i, hsum16(a0)), dotTail(w0, x1, i, hsum16(a1)), dotTail(w0, x2, i, hsum16(a2)), dotTail(w0, x3, i, hsum16(a3))}
+	r1 = [4]float32{dotTail(w1, x0, i, hsum16(c0)), dotTail(w1, x1, i, hsum16(c1)), dotTail(w1, x2, i, hsum16(c2)), dotTail(w1, x3, i, hsum16(c3))}
+	return
 }

@@ -247,7 +247,7 @@ func (r *Runner) Execute(ctx context.Context, batch *messages.ExecuteBatch) (run
 	pipe, pctx := runners.NewPipe(ctx, maxNew+1)
 	q := &sequence{
 		ctx: pctx, pipe: pipe, requestID: batch.GetRequestId(), model: inst.name,
-		prompt: prompt, next: prompt[0], prev: -1, maxNew: maxNew,
+		prompt: prompt, next: prompt[0], maxNew: maxNew,
 		sampler: newSampler(inst.model.Params.VocabSize, temp, topP, int(smp.GetTopK()), seed),
 		stops:   stops,
 	}

@@ -171,7 +171,7 @@ func (s *scheduler) step() bool {
 		q := s.active[i]
 		q.pos++
 		if !s.want[bi] {
-			q.prev, q.next = q.next, q.prompt[q.pos]
+			q.next = q.prompt[q.pos]
 			continue
 		}
 		next := q.sampler.sample(s.eng.logits[bi*V : (bi+1)*V])
@@ -182,7 +182,7 @@ func (s *scheduler) step() bool {
 			continue
 		}
 		text, stopped := q.emit(s.tok.Decode(q.next, next))
-		q.prev, q.next = q.next, next
+		q.next = next
 		switch {
 		case stopped:
 			q.finish(text, messages.FinishReason_FINISH_REASON_STOP)

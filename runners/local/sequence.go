@@ -20,7 +20,6 @@ type sequence struct {
 	prompt  []int
 	pos     int // tokens fed so far = position of the next feed
 	next    int // token to feed at pos
-	prev    int // previous token, for decoding
 	maxNew  int // generated-token limit
 	gen     int // tokens generated
 	cache   *kvCache

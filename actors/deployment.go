@@ -75,6 +75,7 @@ type env struct {
 	logger     *slog.Logger
 	directory  *Directory
 	observer   Observer
+	place      Placement // nil: everything is in directory
 }
 
 // request is a deployment's record of one admitted or queued request. The
@@ -392,7 +393,7 @@ func (d *deploymentActor) fallback(ctx actor.Context, r *request) bool {
 		if seen {
 			continue
 		}
-		pid := d.env.directory.Lookup(name)
+		pid := d.env.lookup(name)
 		if pid == nil {
 			continue
 		}

@@ -147,6 +147,7 @@ func NewHost(system *actor.ActorSystem, opts HostOptions) *Host {
 	}
 	h.env.dispatcher = opts.Dispatcher
 	h.place = opts.Placement
+	h.env.place = opts.Placement
 	return h
 }
 

@@ -31,6 +31,22 @@ type Placement interface {
 	// it finishes the requests it holds after it has left the topology, so
 	// its streams keep going when the connection to it is reported gone.
 	Draining(address string) bool
+	// Cached returns, without blocking, the PID Resolve last found for name
+	// if it is still believed valid; otherwise nil, and it starts resolving
+	// name in the background. Actors (routers, fallbacks) use it.
+	Cached(name string) *actor.PID
+}
+
+// lookup finds name for an actor: in the Directory, else in the
+// placement's cache (never blocking).
+func (e *env) lookup(name string) *actor.PID {
+	if pid := e.directory.Lookup(name); pid != nil {
+		return pid
+	}
+	if e.place != nil {
+		return e.place.Cached(name)
+	}
+	return nil
 }
 
 // maxOwnerRetries bounds how often one request moves to a new activation

@@ -203,7 +203,7 @@ func (a *routerActor) try(ctx actor.Context, r *routed) {
 		return
 	}
 	m := r.plan[r.next]
-	pid := a.env.directory.Lookup(m.name)
+	pid := a.env.lookup(m.name)
 	if pid == nil {
 		a.moveOn(ctx, r, OutcomeNotFound, &messages.Error{Code: runners.CodeNotFound, Deployment: m.name,
 			Message: fmt.Sprintf("router member %q does not exist", m.name)})
@@ -414,7 +414,7 @@ func (a *routerActor) forwardEstimate(ctx actor.Context, m *messages.EstimateCos
 	plan, _, err := a.plan(m.GetBatch())
 	var pid *actor.PID
 	if err == nil && len(plan) > 0 {
-		pid = a.env.directory.Lookup(plan[0].name)
+		pid = a.env.lookup(plan[0].name)
 	}
 	if pid == nil {
 		if to != nil {

@@ -20,6 +20,16 @@ func TestCrossNodeStreamingAndClient(t *testing.T) {
 name = "echo"
 runtime = "fake"
 model = "echo-1"
+
+[[deployment]]
+name = "echo2"
+runtime = "fake"
+model = "echo-2"
+
+[[router]]
+name = "auto"
+kind = "fallback"
+members = ["echo", "echo2"]
 `,
 	})
 	gpu, gw := nodes[0], nodes[1]
@@ -38,6 +48,12 @@ model = "echo-1"
 	}
 	if gw.hosts("echo") || !gpu.hosts("echo") {
 		t.Errorf("activation placed on gateway-only node = %v, on gpu node = %v; want false, true", gw.hosts("echo"), gpu.hosts("echo"))
+	}
+
+	// A router on the gateway-only node reaches its member on the gpu node.
+	code, body, err = chat(ctx, http.DefaultClient, gw.http, "auto", "via the router", false)
+	if err != nil || code != http.StatusOK || !strings.Contains(body, "via the router") {
+		t.Errorf("router via the gateway-only node = %d %q, %v; want 200 with the echo", code, body, err)
 	}
 
 	_, client := binaries(t)

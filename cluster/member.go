@@ -64,16 +64,18 @@ type Member struct {
 	client bool
 	sub    *eventstream.Subscription
 
-	mu      sync.Mutex
-	pids    map[string]*actor.PID // resolved activations by deployment name
-	down    map[string]bool       // addresses whose endpoint terminated
-	rdv     *pcluster.Rendezvous
-	members map[string]bool                  // addresses in the current topology
-	local   map[string]*actor.PID            // activations on this node
-	leaving map[string]bool                  // addresses of members that announced a graceful leave
-	budgets map[string]*messages.BudgetState // latest gossiped budget snapshot by deployment
-	stop    chan struct{}                    // closed by Leave: ends the snapshot publisher
-	topo    chan struct{}                    // closed and replaced on every topology change
+	mu        sync.Mutex
+	pids      map[string]*actor.PID // resolved activations by deployment name
+	down      map[string]bool       // addresses whose endpoint terminated
+	rdv       *pcluster.Rendezvous
+	members   map[string]bool                  // addresses in the current topology
+	local     map[string]*actor.PID            // activations on this node
+	leaving   map[string]bool                  // addresses of members that announced a graceful leave
+	budgets   map[string]*messages.BudgetState // latest gossiped budget snapshot by deployment
+	stop      chan struct{}                    // closed by Leave: ends the snapshot publisher
+	resolving map[string]bool                  // background resolves under way (Cached)
+	keep      map[string]bool                  // names kept resolved (Keep)
+	topo      chan struct{}                    // closed and replaced on every topology change
 }
 
 var _ actors.Placement = (*Member)(nil)
@@ -112,6 +114,7 @@ func New(system *actor.ActorSystem, cfg *config.Cluster, opts Options) (*Member,
 		placed: map[string]bool{}, pids: map[string]*actor.PID{}, down: map[string]bool{},
 		rdv: pcluster.NewRendezvous(), members: map[string]bool{}, local: map[string]*actor.PID{},
 		leaving: map[string]bool{}, budgets: map[string]*messages.BudgetState{}, stop: make(chan struct{}),
+		resolving: map[string]bool{}, keep: map[string]bool{},
 		topo: make(chan struct{}),
 	}, nil
 }
@@ -201,6 +204,7 @@ func (m *Member) start(client bool) (err error) {
 	if !client && len(m.kinds) > 0 {
 		go m.publishBudgets()
 	}
+	m.warm()
 	m.logger.Info("cluster started", "cluster", m.cfg.Name, "provider", string(m.cfg.Provider),
 		"address", m.system.Address(), "client", client, "kinds", len(m.kinds))
 	return nil
@@ -280,6 +284,7 @@ func (m *Member) onEvent(ev any) {
 		close(m.topo)
 		m.topo = make(chan struct{})
 		m.mu.Unlock()
+		go m.warm()
 		m.logger.Info("cluster topology", "members", len(e.GetMembers()), "joined", len(e.GetJoined()), "left", len(e.GetLeft()))
 	case *remote.EndpointTerminatedEvent:
 		m.mu.Lock()
@@ -292,6 +297,7 @@ func (m *Member) onEvent(ev any) {
 			}
 		}
 		m.mu.Unlock()
+		go m.warm()
 	case *remote.EndpointConnectedEvent:
 		m.mu.Lock()
 		delete(m.down, e.Address)
@@ -474,6 +480,58 @@ func (m *Member) get(ctx context.Context, addr, name, kind string) *actor.PID {
 		return r.GetPid()
 	}
 	return nil
+}
+
+// Cached implements actors.Placement: the cached activation of name, or
+// nil after starting a background Resolve that fills the cache.
+func (m *Member) Cached(name string) *actor.PID {
+	m.mu.Lock()
+	pid := m.pids[name]
+	_, placed := m.placed[name]
+	busy := m.resolving[name]
+	if pid == nil && placed && !busy && m.c != nil {
+		m.resolving[name] = true
+	}
+	m.mu.Unlock()
+	if pid == nil && placed && !busy && m.c != nil {
+		go func() {
+			_, _ = m.Resolve(context.Background(), name)
+			m.mu.Lock()
+			delete(m.resolving, name)
+			m.mu.Unlock()
+		}()
+	}
+	return pid
+}
+
+// Keep keeps names resolved in the background: after Start and after
+// every topology change, so that actors looking them up with Cached
+// (routers, fallbacks) find them without waiting. It activates them.
+func (m *Member) Keep(names ...string) {
+	m.mu.Lock()
+	for _, n := range names {
+		if _, ok := m.placed[n]; ok {
+			m.keep[n] = true
+		}
+	}
+	m.mu.Unlock()
+	m.warm()
+}
+
+// warm starts background resolves of the kept names that are not cached.
+func (m *Member) warm() {
+	if m.c == nil {
+		return
+	}
+	m.mu.Lock()
+	var names []string
+	for n := range m.keep {
+		names = append(names, n)
+	}
+	m.mu.Unlock()
+	for _, n := range names {
+		m.Cached(n)
+	}
 }
 
 // Invalidate implements actors.Placement: pid no longer serves name.

@@ -18,16 +18,33 @@ type clusterNode struct {
 	member *cluster.Member
 	err    error // New failed; reported by start
 	logger *slog.Logger
+	keep   []string // deployments kept resolved for routers and fallbacks
 }
 
-// newClusterNode prepares membership of the [cluster] in cfg; it returns
-// nil when cfg is nil. Nothing starts before start.
-func newClusterNode(cfg *config.Cluster, system *actor.ActorSystem, logger *slog.Logger) *clusterNode {
-	if cfg == nil {
+// newClusterNode prepares membership of cfg's [cluster]; it returns nil
+// when there is none. Nothing starts before start.
+func newClusterNode(cfg *config.Config, system *actor.ActorSystem, logger *slog.Logger) *clusterNode {
+	if cfg.Cluster == nil {
 		return nil
 	}
-	m, err := cluster.New(system, cfg, cluster.Options{Logger: logger.With("component", "cluster")})
-	return &clusterNode{member: m, err: err, logger: logger}
+	m, err := cluster.New(system, cfg.Cluster, cluster.Options{Logger: logger.With("component", "cluster")})
+	return &clusterNode{member: m, err: err, logger: logger, keep: lookedUp(cfg)}
+}
+
+// lookedUp lists the deployments that actors look up by name: router
+// members and fallback targets. The cluster keeps them resolved.
+func lookedUp(cfg *config.Config) []string {
+	var out []string
+	for _, r := range cfg.Routers {
+		out = append(out, r.Members...)
+		for _, t := range r.Tiers {
+			out = append(out, t.Deployment)
+		}
+	}
+	for _, d := range cfg.Deployments {
+		out = append(out, d.Serving.Fallback...)
+	}
+	return out
 }
 
 // placement is the Host's placement: the cluster, or nil for one node.
@@ -46,7 +63,11 @@ func (n *clusterNode) start() error {
 	if n.err != nil {
 		return n.err
 	}
-	return n.member.Start()
+	if err := n.member.Start(); err != nil {
+		return err
+	}
+	n.member.Keep(n.keep...)
+	return nil
 }
 
 // leave drains this node's activations for up to timeout (0: 30 s) and

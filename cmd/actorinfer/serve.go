@@ -67,7 +67,7 @@ func newServer(cfg *config.Config, logger *slog.Logger) (*server, error) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return actorLogger(logger)
 	}))
-	node := newClusterNode(cfg.Cluster, system, logger)
+	node := newClusterNode(cfg, system, logger)
 	host := actors.NewHost(system, actors.HostOptions{Logger: logger, Observer: obs, Placement: node.placement()})
 	s := &server{cfg: cfg, logger: logger, system: system, host: host, registry: registry, node: node}
 

@@ -238,6 +238,10 @@ func (r *Runner) Execute(ctx context.Context, batch *messages.ExecuteBatch) (run
 	} else {
 		seed = uint64(time.Now().UnixNano())
 	}
+	presence, frequency := smp.GetPresencePenalty(), smp.GetFrequencyPenalty()
+	if !(presence >= -2 && presence <= 2) || !(frequency >= -2 && frequency <= 2) {
+		return nil, runners.Errorf(runners.CodeBadRequest, "local: penalties must lie in [-2, 2] (presence %g, frequency %g)", presence, frequency)
+	}
 	var stops []string
 	for _, s := range smp.GetStop() {
 		if s != "" {
@@ -250,6 +254,10 @@ func (r *Runner) Execute(ctx context.Context, batch *messages.ExecuteBatch) (run
 		prompt: prompt, next: prompt[0], maxNew: maxNew,
 		sampler: newSampler(inst.model.Params.VocabSize, temp, topP, int(smp.GetTopK()), seed),
 		stops:   stops,
+	}
+	if presence != 0 || frequency != 0 {
+		q.sampler.presence, q.sampler.frequency = presence, frequency
+		q.sampler.counts = make([]int32, inst.model.Params.VocabSize)
 	}
 	if g := r.stall.Load(); g != nil {
 		q.stallAfter, q.stallRelease = g.after, g.release

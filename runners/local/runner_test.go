@@ -177,6 +177,7 @@ func TestRunnerStopAndLimits(t *testing.T) {
 		{Messages: []*messages.ChatMessage{{Role: messages.Role_ROLE_SYSTEM, Content: "x"}}},
 		userBatch("x", &messages.Sampling{MaxTokens: -1}),
 		userBatch("x", &messages.Sampling{TopP: ptr(float32(2))}),
+		userBatch("x", &messages.Sampling{PresencePenalty: ptr(float32(3))}),
 	} {
 		if _, err := r.Execute(ctx, b); !errors.Is(err, &messages.Error{Code: runners.CodeBadRequest}) {
 			t.Errorf("Execute(%v) err = %v, want bad_request", b, err)
@@ -206,6 +207,19 @@ func TestRunnerSampling(t *testing.T) {
 		if a != b {
 			t.Errorf("sampling %v with a seed is not deterministic: %q vs %q", s, a, b)
 		}
+	}
+	// A strong frequency penalty changes greedy output (repetition is
+	// penalised); zero penalties leave it alone.
+	plain := run(greedy(60))
+	pen := greedy(60)
+	pen.FrequencyPenalty = ptr(float32(2))
+	if run(pen) == plain {
+		t.Errorf("frequency_penalty 2 did not change the greedy text %q", plain)
+	}
+	zero := greedy(60)
+	zero.PresencePenalty, zero.FrequencyPenalty = ptr(float32(0)), ptr(float32(0))
+	if got := run(zero); got != plain {
+		t.Errorf("zero penalties changed the text: %q vs %q", got, plain)
 	}
 	// top_k 1 is greedy.
 	if a, b := run(&messages.Sampling{Temperature: ptr(float32(1)), TopK: ptr(int32(1)), MaxTokens: 30}), run(greedy(30)); a != b {

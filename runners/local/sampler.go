@@ -11,6 +11,19 @@ type sampler struct {
 	topK        int     // > 0: keep the k most likely tokens
 	rng         uint64
 	cand        []probIndex
+
+	// OpenAI-style penalties over the tokens generated so far: a logit
+	// loses presence once a token has appeared and frequency per
+	// appearance. counts is allocated only when a penalty is set.
+	presence, frequency float32
+	counts              []int32
+}
+
+// penalize records token as generated (for the penalties).
+func (s *sampler) penalize(token int) {
+	if s.counts != nil {
+		s.counts[token]++
+	}
 }
 
 type probIndex struct {
@@ -52,6 +65,13 @@ func argmax(x []float32) int {
 
 // sample returns the next token; it overwrites logits.
 func (s *sampler) sample(logits []float32) int {
+	if s.counts != nil {
+		for i, c := range s.counts {
+			if c > 0 {
+				logits[i] -= s.presence + s.frequency*float32(c)
+			}
+		}
+	}
 	if s.temperature <= 0 {
 		return argmax(logits)
 	}

@@ -175,6 +175,7 @@ func (s *scheduler) step() bool {
 			continue
 		}
 		next := q.sampler.sample(s.eng.logits[bi*V : (bi+1)*V])
+		q.sampler.penalize(next)
 		q.gen++
 		if next == s.tok.EOS || next == s.tok.BOS {
 			q.finish(q.flush(), messages.FinishReason_FINISH_REASON_STOP)

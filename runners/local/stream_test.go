@@ -15,7 +15,7 @@ func BenchmarkStreamMatvec(b *testing.B) {
 	for i := range out[:8] {
 		out[i] = make([]float32, rows)
 	}
-	for _, nb := range []int{1, 8} {
+	for _, nb := range []int{1, 4, 8} {
 		b.Run(string(rune('0'+nb)), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				matvecF32(w, 0, rows, cols, x, nb, &out)

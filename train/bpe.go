@@ -25,6 +25,10 @@ const (
 	numBase = byteBase + 256
 )
 
+// MaxVocab is the largest vocabulary the trainer handles: token ids are
+// stored as uint16.
+const MaxVocab = 1 << 16
+
 // charScore is the score of single-character pieces. They are never the
 // result of a merge, so any value below every merge score does.
 const charScore = -1e6
@@ -32,7 +36,7 @@ const charScore = -1e6
 // Tokenizer is a llama2.c BPE vocabulary: pieces with merge scores, where
 // encoding merges the adjacent pair whose concatenation is the
 // best-scoring piece. A Tokenizer is immutable once built and safe for
-// concurrent use except for its encode cache (see Encode).
+// concurrent use; an Encoder (its fast, caching encoder) is not.
 type Tokenizer struct {
 	Pieces []string
 	Scores []float32
@@ -104,8 +108,8 @@ func chunks(s string) []string {
 // were learned, scored so that llama2.c's encoder applies them in that
 // order. It stops early when no pair occurs twice.
 func TrainBPE(texts []string, vocabSize int) (*Tokenizer, error) {
-	if vocabSize < numBase+2 {
-		return nil, fmt.Errorf("train: vocabulary size %d below %d", vocabSize, numBase+2)
+	if vocabSize < numBase+2 || vocabSize > MaxVocab {
+		return nil, fmt.Errorf("train: vocabulary size %d outside %d..%d", vocabSize, numBase+2, MaxVocab)
 	}
 	words := map[string]int{}
 	chars := map[string]int{}

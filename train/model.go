@@ -37,8 +37,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: head size %d is odd; RoPE needs pairs", c.Dim/c.Heads)
 	case c.KVHeads > c.Heads || c.Heads%c.KVHeads != 0:
 		return fmt.Errorf("train: heads %d is not a multiple of kv-heads %d", c.Heads, c.KVHeads)
-	case c.VocabSize < numBase:
-		return fmt.Errorf("train: vocabulary %d is below the %d fixed tokens", c.VocabSize, numBase)
+	case c.VocabSize < numBase || c.VocabSize > MaxVocab:
+		return fmt.Errorf("train: vocabulary %d outside %d..%d", c.VocabSize, numBase, MaxVocab)
 	}
 	return nil
 }

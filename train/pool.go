@@ -39,17 +39,4 @@ func (p *pool) run(n int, f func(worker, i int)) {
 	wg.Wait()
 }
 
-// ranges calls f(worker, lo, hi) over about p.n·4 contiguous pieces of
-// [0, total).
-func (p *pool) ranges(total int, f func(worker, lo, hi int)) {
-	parts := min(total, p.n*4)
-	if parts <= 1 {
-		f(0, 0, total)
-		return
-	}
-	p.run(parts, func(w, i int) {
-		f(w, total*i/parts, total*(i+1)/parts)
-	})
-}
-
 func (p *pool) close() { close(p.work) }

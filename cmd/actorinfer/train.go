@@ -88,7 +88,7 @@ func trainCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "resuming %s (seed %d, %d steps)\n", statePath, opt.Seed, opt.Steps)
 	} else {
 		opt = train.Options{
-			Model:       train.Config{Dim: *dim, HiddenDim: *hidden, Layers: *layers, Heads: *heads, KVHeads: *kvHeads, SeqLen: *seqLen, VocabSize: 1 << 16},
+			Model:       train.Config{Dim: *dim, HiddenDim: *hidden, Layers: *layers, Heads: *heads, KVHeads: *kvHeads, SeqLen: *seqLen, VocabSize: *vocab},
 			Steps:       *steps,
 			Batch:       *batch,
 			LR:          *lr,

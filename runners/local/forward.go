@@ -64,8 +64,15 @@ func newEngine(m *Model, ctx, maxB, threads int) *engine {
 	e.hb2 = make([]float32, maxB*H)
 	e.att = make([]float32, maxB*p.Heads*ctx)
 	e.logits = make([]float32, maxB*p.VocabSize)
-	if m.Quantized() {
-		gs := m.layers[0].wq.gs
+	// Quantized inputs for whichever matrices are Q8_0 (the layers, the
+	// classifier, or both); the smallest group size sizes the scales.
+	gs := 0
+	for _, w := range []*matrix{&m.layers[0].wq, &m.cls} {
+		if w.quantized() && (gs == 0 || w.gs < gs) {
+			gs = w.gs
+		}
+	}
+	if gs > 0 {
 		e.xq = make([]int16, maxB*max(D, H))
 		e.xs = make([]float32, maxB*max(D, H)/gs)
 	}

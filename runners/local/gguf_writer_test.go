@@ -11,9 +11,14 @@ import (
 // writeGGUF writes w as a GGUF v3 llama model with layer matrices of
 // type typ (norms stay F32) and a small SPM vocabulary in the metadata.
 func (w *testWeights) writeGGUF(t testing.TB, typ uint32) string {
+	return w.writeGGUFMixed(t, typ, typ)
+}
+
+// writeGGUFMixed writes the classifier (output.weight) as clsTyp.
+func (w *testWeights) writeGGUFMixed(t testing.TB, typ, clsTyp uint32) string {
 	t.Helper()
 	f, bw, path := createFile(t, "model.gguf")
-	bw.Write(ggufBytes(w, typ))
+	bw.Write(ggufBytesMixed(w, typ, clsTyp))
 	closeFile(t, f, bw)
 	return path
 }
@@ -25,7 +30,9 @@ type ggufTensorOut struct {
 	data []byte
 }
 
-func ggufBytes(w *testWeights, typ uint32) []byte {
+func ggufBytes(w *testWeights, typ uint32) []byte { return ggufBytesMixed(w, typ, typ) }
+
+func ggufBytesMixed(w *testWeights, typ, clsTyp uint32) []byte {
 	p := w.p
 	var h bytes.Buffer
 	le := binary.LittleEndian
@@ -51,6 +58,10 @@ func ggufBytes(w *testWeights, typ uint32) []byte {
 		tensors = append(tensors, ggufTensorOut{name, []uint64{uint64(len(v))}, ggmlF32, b.Bytes()})
 	}
 	addMat := func(name string, v []float32, rows, cols int) {
+		typ := typ
+		if name == "output.weight" {
+			typ = clsTyp
+		}
 		var b bytes.Buffer
 		switch typ {
 		case ggmlF32:

@@ -109,6 +109,28 @@ func TestGGUFTensorTypes(t *testing.T) {
 	}
 }
 
+// TestGGUFMixedClassifier: float layers with a Q8_0 classifier (and the
+// reverse) load and run.
+func TestGGUFMixedClassifier(t *testing.T) {
+	p := tinyParams
+	p.SharedClassifier = false
+	w := randomWeights(p, 6)
+	for _, tc := range []struct {
+		typ, cls uint32
+		ref      *testWeights
+	}{
+		{ggmlF32, ggmlQ8_0, func() *testWeights { d := *w; d.cls = w.dequantizedQ8_0GGUF().cls; return &d }()},
+		{ggmlQ8_0, ggmlF32, func() *testWeights { d := *w.dequantizedQ8_0GGUF(); d.cls = w.cls; return &d }()},
+	} {
+		m, err := LoadModel(w.writeGGUFMixed(t, tc.typ, tc.cls))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAgainstReference(t, m, tc.ref, []int{1, 5, 9}, q8Bound)
+		m.Close()
+	}
+}
+
 func TestF16(t *testing.T) {
 	for _, tc := range []struct {
 		h    uint16

@@ -23,6 +23,14 @@ type Config struct {
 	SeqLen    int // maximum context
 }
 
+// Bounds on a model's shape; they keep every size computation far from
+// integer overflow.
+const (
+	maxDim    = 1 << 14
+	maxLayers = 1 << 10
+	maxSeqLen = 1 << 20
+)
+
 // normEps is llama2.c's RMSNorm epsilon.
 const normEps = 1e-5
 
@@ -31,6 +39,9 @@ func (c Config) Validate() error {
 	switch {
 	case c.Dim <= 0 || c.HiddenDim <= 0 || c.Layers <= 0 || c.Heads <= 0 || c.KVHeads <= 0 || c.VocabSize <= 0 || c.SeqLen <= 0:
 		return fmt.Errorf("train: every model dimension must be positive: %+v", c)
+	case c.Dim > maxDim || c.HiddenDim > 8*maxDim || c.Layers > maxLayers || c.Heads > c.Dim || c.SeqLen > maxSeqLen:
+		return fmt.Errorf("train: model dimensions out of range (dim ≤ %d, hidden ≤ %d, layers ≤ %d, heads ≤ dim, seq_len ≤ %d): %+v",
+			maxDim, 8*maxDim, maxLayers, maxSeqLen, c)
 	case c.Dim%c.Heads != 0:
 		return fmt.Errorf("train: dim %d is not a multiple of heads %d", c.Dim, c.Heads)
 	case (c.Dim/c.Heads)%2 != 0:

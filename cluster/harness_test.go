@@ -55,7 +55,11 @@ func binaries(t testing.TB) (server, client string) {
 			return
 		}
 		for _, b := range [][2]string{{"actorinfer", "./cmd/actorinfer"}, {"cluster-client", "./cmd/examples/cluster-client"}} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, b[0]), b[1])
+			args := []string{"build", "-o", filepath.Join(buildDir, b[0])}
+			if os.Getenv("ACTORINFER_CLUSTER_RACE") != "" {
+				args = append(args, "-race") // members under the race detector too
+			}
+			cmd := exec.Command("go", append(args, b[1])...)
 			cmd.Dir = strings.TrimSpace(string(root))
 			if out, err := cmd.CombinedOutput(); err != nil {
 				buildErr = fmt.Errorf("go build %s: %v\n%s", b[1], err, out)
@@ -200,6 +204,11 @@ func startCluster(t testing.TB, spec clusterSpec) []*node {
 		}()
 		t.Cleanup(func() {
 			n.kill()
+			if ours, theirs := races(n.log.String()); len(ours) > 0 {
+				t.Errorf("%s: the race detector reported races in actorinfer code:\n%s", n.name, strings.Join(ours, "\n"))
+			} else if theirs > 0 {
+				t.Logf("%s: %d race reports inside protoactor/grpc (not ours; see docs/cluster.md)", n.name, theirs)
+			}
 			if t.Failed() || os.Getenv("ACTORINFER_CLUSTER_LOGS") != "" {
 				t.Logf("--- %s (%s) log tail:\n%s", n.name, n.remote, tail(n.log.String(), 60))
 			}
@@ -289,6 +298,30 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 		case <-tick.C:
 		}
 	}
+}
+
+// races splits a race-built member's race reports into those whose racing
+// accesses are in actorinfer code (returned whole) and the count of those
+// entirely inside dependencies (protoactor's BlockList, grpc's logger).
+func races(log string) (ours []string, theirs int) {
+	reports := strings.Split(log, "WARNING: DATA RACE")
+	for _, r := range reports[1:] {
+		lines := strings.Split(r, "\n")
+		mine := false
+		for i, l := range lines {
+			l = strings.TrimSpace(l)
+			if (strings.HasPrefix(l, "Read at") || strings.HasPrefix(l, "Write at") ||
+				strings.HasPrefix(l, "Previous read at") || strings.HasPrefix(l, "Previous write at")) && i+1 < len(lines) {
+				mine = mine || strings.Contains(lines[i+1], "github.com/actorinfer/")
+			}
+		}
+		if mine {
+			ours = append(ours, tail(r, 60))
+		} else {
+			theirs++
+		}
+	}
+	return ours, theirs
 }
 
 func tail(s string, lines int) string {

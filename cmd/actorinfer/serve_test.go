@@ -30,6 +30,7 @@ type upstream struct {
 	calls   atomic.Int64
 	fail429 atomic.Int64
 	stall   chan struct{} // when non-nil, streams stall after the first chunk until closed
+	gone    chan struct{} // when non-nil, closed when a stalled request's client goes away
 	auth    atomic.Value  // the last Authorization header seen
 }
 
@@ -85,6 +86,9 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-u.stall:
 			case <-r.Context().Done():
+				if u.gone != nil {
+					close(u.gone)
+				}
 				return
 			}
 		}
@@ -345,5 +349,48 @@ func TestServeDrainsOnShutdown(t *testing.T) {
 	}
 	if text.String() != "alpha beta gamma" {
 		t.Fatalf("drained stream = %q", text.String())
+	}
+}
+
+// TestClientDisconnectCancelsUpstream: a streaming client that goes away
+// mid-stream cancels the request through the actor tree, down to the
+// upstream HTTP request.
+func TestClientDisconnectCancelsUpstream(t *testing.T) {
+	up := newUpstream(t)
+	up.stall = make(chan struct{})
+	up.gone = make(chan struct{})
+	defer close(up.stall)
+	base, s, _ := startServe(t, testConfig(up.URL))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cctx, disconnect := context.WithCancel(ctx)
+	c := sdk(base)
+	st := c.Chat.Completions.NewStreaming(cctx, openai.ChatCompletionNewParams{
+		Model:    "up",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
+	})
+	if !st.Next() {
+		t.Fatalf("no first chunk: %v", st.Err())
+	}
+	disconnect()
+	select {
+	case <-up.gone:
+	case <-ctx.Done():
+		t.Fatal("upstream request was not cancelled after the client disconnected")
+	}
+	// The deployment forgets the request: nothing stays in flight.
+	for {
+		st, err := s.host.State(ctx, "up")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.GetInFlight() == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("deployment still has %d in flight", st.GetInFlight())
+		default:
+		}
 	}
 }

@@ -239,6 +239,15 @@ func (m *Member) provider(host string, port int, client bool) (pcluster.ClusterP
 		if port+AutomanagedPortOffset > 65535 {
 			return nil, fmt.Errorf("cluster: listen port %d leaves no room for the automanaged port (+%d)", port, AutomanagedPortOffset)
 		}
+		if !client {
+			// protoactor starts the health endpoint in the background and
+			// only logs a failure; fail here instead.
+			ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(port+AutomanagedPortOffset)))
+			if err != nil {
+				return nil, fmt.Errorf("cluster: automanaged health port %d (listen port + %d): %w", port+AutomanagedPortOffset, AutomanagedPortOffset, err)
+			}
+			ln.Close()
+		}
 		return automanaged.NewWithConfig(m.opts.RefreshInterval, port+AutomanagedPortOffset, hosts...), nil
 	}
 	return nil, fmt.Errorf("cluster: unknown provider %q", m.cfg.Provider)
@@ -277,7 +286,9 @@ func (m *Member) onEvent(ev any) {
 			}
 		}
 		for n, p := range m.pids {
-			if !m.members[p.GetAddress()] {
+			// Gone, or the identity moved to another member (a join): its
+			// old activation is being stopped.
+			if !m.members[p.GetAddress()] || m.rdv.GetByClusterIdentity(pcluster.NewClusterIdentity(n, KindName(n))) != p.GetAddress() {
 				delete(m.pids, n)
 			}
 		}

@@ -229,6 +229,10 @@ func TestRunnerSampling(t *testing.T) {
 
 func TestRunnerCancel(t *testing.T) {
 	r := newStoriesRunner(t, Config{})
+	// Hold the stream after its second chunk, so the cancellation surely
+	// lands mid-stream; other sequences keep decoding meanwhile.
+	release := r.stallForTest(2)
+	defer release()
 	ctx, cancel := context.WithCancel(context.Background())
 	h, err := r.Execute(ctx, userBatch("Once upon a time", greedy(0)))
 	if err != nil {
@@ -237,6 +241,15 @@ func TestRunnerCancel(t *testing.T) {
 	defer h.Close()
 	if _, err := h.Recv(); err != nil {
 		t.Fatal(err)
+	}
+	// Another request decodes beside the held one (two tokens: it ends
+	// before the hook would hold it).
+	other, err := r.Execute(context.Background(), userBatch("Lily", greedy(2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, n := collect(t, other); n != 2 {
+		t.Errorf("a request decoded beside a held one: %d chunks, want 2", n)
 	}
 	cancel()
 	for {
@@ -252,6 +265,7 @@ func TestRunnerCancel(t *testing.T) {
 		}
 		break
 	}
+	release()
 	// Closing the handle also stops generation; the runner keeps serving.
 	h2, err := r.Execute(context.Background(), userBatch("Lily", greedy(0)))
 	if err != nil {

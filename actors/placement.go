@@ -21,8 +21,8 @@ type Placement interface {
 	Place(spec *DeploymentSpec, props *actor.Props) error
 	// Resolve returns the PID of deployment name's current activation,
 	// activating it if needed. It blocks at most until ctx ends. Errors are
-	// *messages.Error: not_found when no node can host name, timeout or
-	// network when no activation answered.
+	// *messages.Error with scope "placement": server_error when no node
+	// hosts name, timeout when its owner did not activate it in time.
 	Resolve(ctx context.Context, name string) (*actor.PID, error)
 	// Invalidate tells the placement that pid, returned by Resolve, no
 	// longer serves name (its node is gone or it does not exist).

@@ -135,6 +135,7 @@ type deploymentActor struct {
 	expiry   clock.Timer
 	expiryAt time.Time
 	stopping bool
+	handoff  bool // leaving this node: admit nothing more (see Handoff)
 }
 
 // expireQueue is the self-message that sweeps deadline-expired queued requests.
@@ -191,6 +192,8 @@ func (d *deploymentActor) Receive(ctx actor.Context) {
 	case *messages.BreakerForceOpen:
 		d.breaker.ForceOpen(d.env.clock.Now(), time.Duration(m.GetOpenForMs())*time.Millisecond)
 		ctx.Respond(d.breaker.State(d.env.clock.Now()))
+	case *Handoff:
+		d.onHandoff(ctx)
 	case *messages.StateQuery:
 		d.onState(ctx)
 	case *messages.EstimateCost:
@@ -327,6 +330,10 @@ func (d *deploymentActor) onExecute(ctx actor.Context, m *messages.Execute) {
 	if batch == nil || batch.GetRequestId() == "" {
 		ctx.Send(replyTo, &messages.Error{Code: runners.CodeBadRequest, Deployment: d.spec.Name,
 			Message: "execute needs a batch with a request id"})
+		return
+	}
+	if d.handoff {
+		ctx.Send(replyTo, movedError(d.spec.Name, batch.GetRequestId()))
 		return
 	}
 	id := batch.GetRequestId()

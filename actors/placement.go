@@ -49,6 +49,46 @@ func (e *env) lookup(name string) *actor.PID {
 	return nil
 }
 
+// ScopeMoved is the scope of the error a deployment activation that is
+// handing off (its node is leaving; see Handoff) answers requests it has
+// not admitted with. Nothing of such a request reached the runner, so it
+// may be placed on the next activation whatever the deployment's
+// idempotency.
+const ScopeMoved = "moved"
+
+// Handoff tells a deployment activation that its node is leaving the
+// cluster and that callers now resolve the deployment to another node. The
+// activation fails every request it has not admitted yet (queued, or
+// waiting for a rate-limit permit) and every new Execute with a network
+// error of scope ScopeMoved, so that callers move them to the next
+// activation and only one limiter admits new work; admitted requests run
+// to completion. It is a Go struct: the cluster sends it to activations on
+// its own node only.
+type Handoff struct{}
+
+func movedError(deployment, requestID string) *messages.Error {
+	return &messages.Error{Code: runners.CodeNetwork, Scope: ScopeMoved, Deployment: deployment, RequestId: requestID,
+		Message: "the deployment is moving to another node; the request was not started"}
+}
+
+// onHandoff fails the requests not admitted yet (see Handoff).
+func (d *deploymentActor) onHandoff(ctx actor.Context) {
+	d.handoff = true
+	for d.queue.Len() > 0 {
+		r, _ := d.queue.Pop()
+		d.fail(ctx, r, movedError(d.spec.Name, r.exec.GetBatch().GetRequestId()))
+	}
+	for id, r := range d.requests {
+		if r.stage != stagePermit {
+			continue
+		}
+		if d.limiter != nil {
+			ctx.Send(d.limiter, &messages.PermitCancel{RequestId: id})
+		}
+		d.fail(ctx, r, movedError(d.spec.Name, id))
+	}
+}
+
 // maxOwnerRetries bounds how often one request moves to a new activation
 // after its owner went away before the first chunk.
 const maxOwnerRetries = 2
@@ -63,10 +103,7 @@ func (h *Host) executePlaced(ctx context.Context, batch *messages.ExecuteBatch) 
 		return nil, err
 	}
 	s := h.ExecuteOn(ctx, pid, batch)
-	if !h.specs[name].Idempotent {
-		return s, nil
-	}
-	return &placedStream{h: h, ctx: ctx, name: name, batch: batch, cur: s}, nil
+	return &placedStream{h: h, ctx: ctx, name: name, batch: batch, cur: s, idempotent: h.specs[name].Idempotent}, nil
 }
 
 // placedStream is the RunHandle of a request on a placed deployment.
@@ -78,6 +115,9 @@ type placedStream struct {
 	cur   *Stream
 	got   bool // a chunk reached the caller: no more moves
 	moves int
+	// idempotent allows moving a request whose owner died: it may have
+	// reached the upstream already. A ScopeMoved request never did.
+	idempotent bool
 }
 
 // Recv implements runners.RunHandle.
@@ -89,8 +129,8 @@ func (p *placedStream) Recv() (*messages.TokenChunk, error) {
 			return c, nil
 		}
 		var e *messages.Error
-		if p.got || p.moves >= maxOwnerRetries || p.ctx.Err() != nil ||
-			!errors.As(err, &e) || e.GetScope() != ScopeOwner {
+		if p.got || p.moves >= maxOwnerRetries || p.ctx.Err() != nil || !errors.As(err, &e) ||
+			!(e.GetScope() == ScopeMoved || (e.GetScope() == ScopeOwner && p.idempotent)) {
 			return nil, err
 		}
 		p.h.place.Invalidate(p.name, p.cur.target)

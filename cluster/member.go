@@ -280,6 +280,9 @@ func (m *Member) onEvent(ev any) {
 		}
 		m.rdv = pcluster.NewRendezvous()
 		m.rdv.UpdateMembers(e.GetMembers())
+		for _, mem := range e.GetJoined() {
+			delete(m.leaving, mem.Address()) // (re)joined: not leaving any more
+		}
 		for a := range m.down {
 			if !m.members[a] {
 				delete(m.down, a) // gone from the topology: nothing routes there any more
@@ -342,6 +345,11 @@ func (m *Member) onGossip(u *pcluster.GossipUpdate) {
 	}
 	m.mu.Lock()
 	m.leaving[addr.GetValue()] = true
+	for n, p := range m.pids {
+		if p.GetAddress() == addr.GetValue() {
+			delete(m.pids, n)
+		}
+	}
 	m.mu.Unlock()
 }
 
@@ -411,12 +419,13 @@ func (m *Member) Draining(address string) bool {
 
 // owner returns the address that owns deployment name in the current
 // topology ("" when no member hosts its kind) and whether that address is
-// known to be down, with the channel closed at the next topology change.
+// known to be down or leaving, with the channel closed at the next topology
+// change.
 func (m *Member) owner(name string) (addr string, down bool, changed <-chan struct{}) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	addr = m.rdv.GetByClusterIdentity(pcluster.NewClusterIdentity(name, KindName(name)))
-	return addr, m.down[addr], m.topo
+	return addr, m.down[addr] || m.leaving[addr], m.topo
 }
 
 // Resolve implements actors.Placement: it returns the PID of name's
@@ -560,13 +569,18 @@ func (m *Member) Invalidate(name string, pid *actor.PID) {
 // Leave leaves the cluster gracefully, in order:
 //
 //  1. it announces the leave by gossip, so that callers keep the streams
-//     this node serves when their connection to it is reported gone;
-//  2. it stops announcing itself to the membership provider: the others
-//     drop it from their topology and activate its deployments elsewhere
-//     for new requests;
-//  3. it waits until the activations here have finished their requests (or
-//     ctx ends);
-//  4. it shuts the cluster and the actor system down.
+//     this node serves when their connection to it is reported gone, and
+//     stop resolving deployments to it;
+//  2. it hands off (actors.Handoff): its activations fail what they have
+//     not admitted yet, and every new request, with scope "moved"; callers
+//     hold those requests until their topology has dropped this node;
+//  3. it stops announcing itself to the membership provider: the others
+//     drop it from their topology and place those requests, and new ones,
+//     on the next activations (empty buckets), so that at no time do two
+//     limiters admit new work;
+//  4. it waits until the activations here have finished the requests they
+//     admitted (or ctx ends);
+//  5. it shuts the cluster and the actor system down.
 func (m *Member) Leave(ctx context.Context) error {
 	if m.c == nil {
 		return nil
@@ -584,6 +598,7 @@ func (m *Member) Leave(ctx context.Context) error {
 	case <-time.After(gossipSpread):
 	case <-ctx.Done():
 	}
+	m.handoff()
 	_ = m.c.Config.ClusterProvider.Shutdown(true)
 	m.drain(ctx)
 	if m.sub != nil {
@@ -596,11 +611,21 @@ func (m *Member) Leave(ctx context.Context) error {
 // gossipSpread is how long a gossiped value takes to reach every member.
 const gossipSpread = 1200 * time.Millisecond
 
+// handoff tells the activations here to stop admitting (actors.Handoff):
+// their backlog moves to the next activations.
+func (m *Member) handoff() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range m.local {
+		m.system.Root.Send(p, &actors.Handoff{})
+	}
+}
+
 // drain waits until every activation on this node is idle, and has stayed
-// idle for two refresh intervals (other members may still be routing here
-// until they notice the departure).
+// idle for a refresh interval (a caller with a stale view may still send
+// one request; it is answered with scope "moved").
 func (m *Member) drain(ctx context.Context) {
-	quiet := 2*m.opts.RefreshInterval + time.Second
+	quiet := m.opts.RefreshInterval
 	var idleSince time.Time
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()

@@ -150,3 +150,49 @@ func TestBudgetRestore(t *testing.T) {
 		})
 	}
 }
+
+// Handoff bounces what the deployment has not admitted, and every new
+// request, with scope moved; the running request finishes.
+func TestHandoff(t *testing.T) {
+	spec := fakeSpec("d", fake.New(fake.WithTokenDelay(20*time.Millisecond)))
+	spec.MaxConcurrent = 1
+	h := testHost(t, spec)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	running, err := h.Execute(ctx, batch("d", "one two three four five six seven eight"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer running.Close()
+	if _, err := running.Recv(); err != nil {
+		t.Fatalf("first chunk of the running request: %v", err)
+	}
+	queued, err := h.Execute(ctx, batch("d", "queued"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer queued.Close()
+	pid := h.Directory().Lookup("d")
+	h.System().Root.Send(pid, &Handoff{})
+	later, err := h.Execute(ctx, batch("d", "later"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer later.Close()
+	for name, s := range map[string]runners.RunHandle{"queued": queued, "later": later} {
+		_, err := s.Recv()
+		var e *messages.Error
+		if !errors.As(err, &e) || e.GetScope() != ScopeMoved || e.GetCode() != runners.CodeNetwork {
+			t.Errorf("%s request after Handoff: Recv = %v; want a network error with scope %q", name, err, ScopeMoved)
+		}
+	}
+	for {
+		_, err := running.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("running request after Handoff: %v; want it to finish", err)
+		}
+	}
+}

@@ -44,5 +44,5 @@ func ExampleSecret() {
 func ExampleDefault() {
 	c := config.Default()
 	fmt.Println(c.Server.Listen, c.Deployments[0].Name, c.Deployments[0].Runtime)
-	// Output: 127.0.0.1:8080 demo fake
+	// Output: 127.0.0.1:8080 demo local
 }

@@ -33,8 +33,10 @@ func TestDefault(t *testing.T) {
 		t.Fatalf("Default() has %d deployments and %d routers, want 1 and 0", len(c.Deployments), len(c.Routers))
 	}
 	d := c.Deployments[0]
-	if d.Name != "demo" || d.Runtime != runners.RuntimeFake {
-		t.Errorf("Default() deployment = %q on %q, want demo on fake", d.Name, d.Runtime)
+	if d.Name != "demo" || d.Runtime != runners.RuntimeLocal || d.ModelPath != "testdata/models/demo.bin" ||
+		d.TokenizerPath != "testdata/models/tokenizer.bin" {
+		t.Errorf("Default() deployment = %q on %q (%s, %s), want demo on local with the bundled model",
+			d.Name, d.Runtime, d.ModelPath, d.TokenizerPath)
 	}
 	c.Deployments[0].Name = "changed"
 	if Default().Deployments[0].Name != "demo" {

@@ -32,6 +32,8 @@ type Config struct {
 	Threads int
 	// MaxBatch is the most sequences decoded together in one pass over the
 	// weights (default 8, at most 64). Further requests wait their turn.
+	// Each batch slot, once used, keeps a KV cache of 2 × layers ×
+	// ContextLength × kv_dim float32s (75 MiB for stories110M at 1024).
 	MaxBatch int
 	// ContextLength is the positions per sequence, prompt included
 	// (default and maximum: the model's trained sequence length).

@@ -26,9 +26,11 @@ import (
 // (a remote endpoint reader delivering for every request on that
 // connection): messages beyond the buffer wait in an unbounded overflow, in
 // order. It also watches the target: if the target's node goes down (the
-// remote endpoint terminates) or the target stops, Recv returns a
-// *messages.Error with code network and scope ScopeOwner at once instead of
-// waiting for the deadline.
+// remote endpoint terminates, and the node had not announced a graceful
+// leave) or the target does not exist, Recv returns a *messages.Error with
+// code network and scope ScopeOwner at once instead of waiting for the
+// deadline. A target that stops is not an error: its runners finish what
+// they started.
 //
 // Recv is not safe for concurrent use; Close may be called from any
 // goroutine, more than once.
@@ -51,8 +53,8 @@ type Stream struct {
 }
 
 // ScopeOwner is the scope of the error a Stream returns when its target
-// deployment's node went down or the activation stopped before the request
-// finished.
+// deployment's node went down before the request finished, or the target
+// activation did not exist.
 const ScopeOwner = "owner"
 
 // streamBuffer is how many messages a stream holds before a sender blocks

@@ -27,18 +27,25 @@
 // With one activation per deployment, its RateLimiterActor and BudgetActor
 // are the single owner of the deployment's limits cluster-wide: admission is
 // exact while the owner lives. A new activation (after the owner's node
-// died, or after a topology change moved the identity) starts with empty
-// rate buckets, so it admits nothing on top of what the previous one
-// granted beyond the configured rate. docs/cluster.md states the model and
-// its overshoot bound.
+// died, or after a graceful move) starts with empty rate buckets, so it
+// admits nothing on top of what the previous one granted beyond the
+// configured rate, and restores its budget spend from the snapshot the
+// previous owner gossiped (every second). docs/cluster.md states the model
+// and its overshoot bounds, and the measurements.
 //
-// # Failures
+// # Failures and leaving
 //
 // A caller whose deployment's node dies sees its Stream end with a
 // *messages.Error of code network and scope actors.ScopeOwner as soon as
 // the remote endpoint terminates; the Host moves a request that had not
 // received a chunk yet to the next activation (idempotent deployments).
-// Leave drains the node's activations before it leaves the cluster.
+// Leave announces the departure by gossip, hands off (the activations
+// bounce what they have not admitted, scope actors.ScopeMoved, and callers
+// place it on the next activation), leaves the membership, drains what was
+// admitted, and shuts down.
+//
+// Routers and fallbacks look deployments up inside actors through Cached,
+// which never blocks; Keep keeps the names they use resolved.
 //
 // A Member is safe for concurrent use once started.
 package cluster

@@ -71,6 +71,7 @@ type DeploymentSpec struct {
 // env is what every deployment of one Host shares.
 type env struct {
 	dispatcher actor.Dispatcher
+	pumps      *goPool
 	clock      clock.Clock
 	logger     *slog.Logger
 	directory  *Directory
@@ -227,7 +228,8 @@ func (d *deploymentActor) start(ctx actor.Context) {
 			self, system := ctx.Self(), ctx.ActorSystem()
 			rr.SetRateLimitSink(func(f *messages.RateLimitFeedback) { system.Root.Send(self, f) })
 		}
-		slot.rep = &replica{index: i, runner: r, logger: d.env.logger.With("deployment", spec.Name), active: map[string]context.CancelFunc{}}
+		slot.rep = &replica{index: i, runner: r, logger: d.env.logger.With("deployment", spec.Name),
+			active: map[string]context.CancelFunc{}, pumps: d.env.pumps}
 		slot.pid = ctx.SpawnPrefix(newRunnerProps(slot.rep).Configure(actor.WithDispatcher(d.env.dispatcher)), "replica")
 		d.replicas = append(d.replicas, slot)
 	}

@@ -146,6 +146,7 @@ func NewHost(system *actor.ActorSystem, opts HostOptions) *Host {
 		opts.Dispatcher = h.pool
 	}
 	h.env.dispatcher = opts.Dispatcher
+	h.env.pumps = newGoPool(30 * time.Second)
 	h.place = opts.Placement
 	h.env.place = opts.Placement
 	return h

@@ -25,6 +25,7 @@ type replica struct {
 	logger  *slog.Logger
 	pending runners.SessionRebuildCause
 	started bool
+	pumps   *goPool
 
 	mu     sync.Mutex
 	active map[string]context.CancelFunc
@@ -204,7 +205,7 @@ func (a *runnerActor) execute(ctx actor.Context, d *dispatch) {
 		system: ctx.ActorSystem(), parent: ctx.Parent(), rctx: rctx, batch: batch,
 		rep: rep, cancel: cancel, replyTo: d.replyTo, requestID: id, name: d.name,
 	}
-	go p.run()
+	rep.pumps.Go(p.run)
 }
 
 func (r *replica) forget(id string) {

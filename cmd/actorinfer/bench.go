@@ -41,6 +41,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rate := fs.Int("rate", 1000, "fixed request rate for the latency phase (requests/s)")
 	dur := fs.Duration("duration", 5*time.Second, "length of each phase")
 	conc := fs.Int("concurrency", 32, "closed-loop workers for the throughput phase")
+	profile := fs.String("gateway-cpuprofile", "", "write the gateway process's CPU profile here")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -91,7 +92,11 @@ max_concurrent = 100000
 		return err
 	}
 	defer proxy.stop()
-	gw, err := startChild(ctx, self, "serve", "--config", cfgPath, "--log-level", "error")
+	gwArgs := []string{"serve", "--config", cfgPath, "--log-level", "error"}
+	if *profile != "" {
+		gwArgs = append(gwArgs, "--cpuprofile", *profile)
+	}
+	gw, err := startChild(ctx, self, gwArgs...)
 	if err != nil {
 		return err
 	}

@@ -42,8 +42,8 @@ type Options struct {
 	// which bounds how long a dead member stays in the topology. 0 means
 	// 500 ms.
 	RefreshInterval time.Duration
-	// ResolveTimeout bounds Resolve when its context has no deadline. 0
-	// means 10 s.
+	// ResolveTimeout bounds Resolve (a failover resolves within a few
+	// seconds; a deployment no member hosts fails after it). 0 means 10 s.
 	ResolveTimeout time.Duration
 }
 
@@ -432,7 +432,8 @@ func (m *Member) owner(name string) (addr string, down bool, changed <-chan stru
 // activation, activating it on its owner if needed. While the owner is
 // known to be down (its endpoint terminated but the topology still lists
 // it) or no member hosts the kind yet, it waits for the next topology
-// change, up to ctx's deadline (Options.ResolveTimeout without one).
+// change, up to ctx's deadline or Options.ResolveTimeout, whichever is
+// first.
 func (m *Member) Resolve(ctx context.Context, name string) (*actor.PID, error) {
 	if m.c == nil {
 		return nil, &messages.Error{Code: runners.CodeServerError, Deployment: name, Scope: "placement", Message: "cluster not started"}
@@ -443,11 +444,8 @@ func (m *Member) Resolve(ctx context.Context, name string) (*actor.PID, error) {
 	if pid != nil {
 		return pid, nil
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, m.opts.ResolveTimeout)
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(ctx, m.opts.ResolveTimeout)
+	defer cancel()
 	kind := KindName(name)
 	retry := time.NewTicker(100 * time.Millisecond)
 	defer retry.Stop()

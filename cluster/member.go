@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/eventstream"
 	"github.com/asynkron/protoactor-go/remote"
+	"github.com/labstack/echo"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -248,9 +250,26 @@ func (m *Member) provider(host string, port int, client bool) (pcluster.ClusterP
 			}
 			ln.Close()
 		}
-		return automanaged.NewWithConfig(m.opts.RefreshInterval, port+AutomanagedPortOffset, hosts...), nil
+		return automanaged.NewWithTesting(m.opts.RefreshInterval, port+AutomanagedPortOffset, m.healthEndpoint(host, port, client), hosts...), nil
 	}
 	return nil, fmt.Errorf("cluster: unknown provider %q", m.cfg.Provider)
+}
+
+// healthEndpoint is the automanaged health server. protoactor's own prints
+// a banner to stdout; this one is silent and answers what protoactor's
+// would: this member's node model, with the kinds it registers (the
+// deployments placed here and protoactor's pub-sub topic kind).
+func (m *Member) healthEndpoint(host string, port int, client bool) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	kinds := make([]string, 0, len(m.kinds)+1)
+	for _, k := range m.kinds {
+		kinds = append(kinds, k.Kind)
+	}
+	kinds = append(kinds, pcluster.TopicActorKind)
+	node := automanaged.NewNode(m.cfg.Name, m.system.ID, host, port, port+AutomanagedPortOffset, kinds)
+	e.GET("/_health", func(c echo.Context) error { return c.JSON(http.StatusOK, node) })
+	return e
 }
 
 // Cluster returns protoactor's cluster (nil before Start).

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -34,7 +35,12 @@ func writeRandomModel(t testing.TB, s shape, seed uint64) (model, tok string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bw := bufio.NewWriter(f)
+	bw := bufio.NewWriterSize(f, 1<<20)
+	var cell [4]byte
+	put := func(v float32) {
+		binary.LittleEndian.PutUint32(cell[:], math.Float32bits(v))
+		bw.Write(cell[:])
+	}
 	vocab := int32(s.vocab)
 	if s.untied {
 		vocab = -vocab
@@ -45,18 +51,18 @@ func writeRandomModel(t testing.TB, s shape, seed uint64) (model, tok string) {
 	mat := func(rows, cols int) {
 		a := float32(0.5 / math.Sqrt(float64(cols)))
 		for i := 0; i < rows*cols; i++ {
-			binary.Write(bw, binary.LittleEndian, a*next())
+			put(a * next())
 		}
 	}
 	norm := func(n int) {
 		for i := 0; i < n; i++ {
-			binary.Write(bw, binary.LittleEndian, 1+0.2*next())
+			put(1 + 0.2*next())
 		}
 	}
 	L, D, H, V := s.layers, s.dim, s.hidden, s.vocab
 	KV := D / s.heads * s.kvHeads
 	for i := 0; i < V*D; i++ { // embeddings: unit-ish scale
-		binary.Write(bw, binary.LittleEndian, next())
+		put(next())
 	}
 	norm(L * D)
 	mat(L*D, D)  // wq
@@ -69,7 +75,7 @@ func writeRandomModel(t testing.TB, s shape, seed uint64) (model, tok string) {
 	mat(L*H, D) // w3
 	norm(D)
 	for i := 0; i < s.seqLen*(D/s.heads); i++ { // freq_cis (unused)
-		binary.Write(bw, binary.LittleEndian, float32(0))
+		put(0)
 	}
 	if s.untied {
 		mat(V, D)
@@ -103,9 +109,11 @@ func writeRandomModel(t testing.TB, s shape, seed uint64) (model, tok string) {
 		switch {
 		case i < 26:
 			piece(" "+letters[i:i+1], float32(-i))
-		default:
+		case i < 26+26*26:
 			j := i - 26
-			piece(letters[j%26:j%26+1]+letters[(j/26)%26:(j/26)%26+1], float32(-i))
+			piece(letters[j%26:j%26+1]+letters[j/26:j/26+1], float32(-i))
+		default:
+			piece("w"+strconv.Itoa(i), float32(-i))
 		}
 	}
 	if err := bw.Flush(); err != nil {

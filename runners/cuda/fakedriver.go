@@ -383,9 +383,11 @@ type fakeKernel struct {
 	run    func(*kernelCall)
 }
 
-// fakeKernels mirror kernels/*.cu, parameter for parameter. The arithmetic
-// follows runners/local (float32, the same accumulation order), so the
-// fake's greedy output equals the CPU runner's.
+// fakeKernels mirror kernels/*.cu, parameter for parameter. They compute
+// in float32 as runners/local does (its exp and sqrt in float64, then
+// rounded); dot products sum sequentially where runners/local uses eight
+// accumulators, so logits agree to rounding and greedy tokens agree (the
+// tests compare them).
 var fakeKernels = map[string]fakeKernel{
 	// matvec(out, w, x, rows, cols): out[r] = Σ_c w[r·cols+c]·x[c].
 	"matvec": {"pppii", func(k *kernelCall) {

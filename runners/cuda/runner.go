@@ -384,9 +384,9 @@ func (r *Runner) TransportKind() runners.TransportKind { return runners.Transpor
 func (r *Runner) Name() string { return r.drv.Name() }
 
 // LoadWeights loads a checkpoint from a LocalPath source (its
-// TokenizerPath, when set, replaces the configured one) and uploads it in
-// place of the current weights. Requests running on the old weights fail
-// with an internal error.
+// TokenizerPath, when set, replaces the configured one's) in a new
+// context, in place of the current weights; later rebuilds reload it.
+// Requests running on the old weights fail with an internal error.
 func (r *Runner) LoadWeights(ctx context.Context, _ runners.CudaContextHandle, src runners.WeightSource) error {
 	if src.Kind != runners.LocalPath {
 		return runners.Errorf(runners.CodeUnsupported, "cuda: weight source %s is not supported (want a local path)", src)
@@ -402,15 +402,10 @@ func (r *Runner) LoadWeights(ctx context.Context, _ runners.CudaContextHandle, s
 	if err != nil {
 		return err
 	}
-	err = r.call(ctx, func(o *owner) error {
+	return r.call(ctx, func(o *owner) error {
 		o.failAll(runners.Errorf(runners.CodeInternal, "cuda: weights replaced while the request ran"))
 		return o.reopen(hm)
 	})
-	if err != nil {
-		return err
-	}
-	r.cfg.ModelPath, r.cfg.TokenizerPath = src.Path, tp
-	return nil
 }
 
 // reopen destroys the session and opens a new one over hm. On failure

@@ -258,3 +258,43 @@ func TestCacheFreedAfterRequests(t *testing.T) {
 		t.Fatalf("LiveBytes() = %d after more requests, want %d (KV caches freed)", got, base)
 	}
 }
+
+func TestLoadWeightsReplacesModel(t *testing.T) {
+	a, tok := writeRandomModel(t, shape{dim: 32, hidden: 64, layers: 1, heads: 4, kvHeads: 4, vocab: 290, seqLen: 48}, 21)
+	b, _ := writeRandomModel(t, shape{dim: 48, hidden: 96, layers: 2, heads: 6, kvHeads: 3, vocab: 290, seqLen: 48}, 22)
+	r, drv := newFakeRunner(t, Config{ModelPath: a, TokenizerPath: tok})
+	mustGenerate(t, r, greedyBatch("ab", 20))
+	before := drv.LiveBytes()
+	if err := r.LoadWeights(context.Background(), runners.CudaContextHandle{}, runners.WeightSource{Kind: runners.LocalPath, Path: b}); err != nil {
+		t.Fatal(err)
+	}
+	lr, err := local.New(local.Config{ModelPath: b, TokenizerPath: tok, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lr.Close()
+	want := mustGenerate(t, lr, greedyBatch("ab", 20))
+	if got := mustGenerate(t, r, greedyBatch("ab", 20)); got != want {
+		t.Fatalf("after LoadWeights = %q, want %q (the new model's)", got, want)
+	}
+	if after := drv.LiveBytes(); after <= before {
+		t.Fatalf("device memory %d bytes after loading the larger model, %d before", after, before)
+	}
+	// A rebuild reloads the new weights, not the configured ones.
+	if err := r.RebuildSession(context.Background(), runners.Manual); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGenerate(t, r, greedyBatch("ab", 20)); got != want {
+		t.Fatalf("after rebuild = %q, want %q", got, want)
+	}
+	if created, destroyed := drv.Contexts(); created != 3 || destroyed != 2 {
+		t.Fatalf("contexts %d created, %d destroyed; want 3, 2", created, destroyed)
+	}
+	err = r.LoadWeights(context.Background(), runners.CudaContextHandle{}, runners.WeightSource{Kind: runners.LocalPath, Path: filepath.Join(t.TempDir(), "missing.bin")})
+	if err == nil {
+		t.Fatal("LoadWeights(missing) = nil")
+	}
+	if got := mustGenerate(t, r, greedyBatch("ab", 20)); got != want {
+		t.Fatalf("after a failed LoadWeights = %q, want the loaded model's %q", got, want)
+	}
+}

@@ -25,7 +25,9 @@
 // values, swiglu, residual add, the canary and a trap) are compiled to PTX
 // by scripts/gen-ptx.sh with Debian's clang, without the CUDA toolkit, and
 // embedded (PTX, PTXForDevice). Debian 12's clang 14 targets sm_80 but not
-// sm_90; sm_90 devices JIT-compile the sm_80 PTX.
+// sm_90; sm_90 devices JIT-compile the sm_80 PTX. The same sources also
+// build as C++ under kernels/hostemu (one thread per CUDA thread), where a
+// test checks every kernel against double-precision loops without a GPU.
 //
 // # Sessions and faults
 //

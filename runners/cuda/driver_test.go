@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -143,4 +144,37 @@ func TestPTXMatchesFake(t *testing.T) {
 	if _, _, err := PTXForDevice(7, 5); err == nil {
 		t.Error("PTXForDevice(7, 5) = nil error, want none (the kernels need sm_80)")
 	}
+}
+
+func ExampleClassify() {
+	err := Classify(&Error{Op: "cuLaunchKernel(matvec)", Code: ErrIllegalAddress})
+	c := runners.Classify(err)
+	fmt.Println(c.SessionFault, c.Cause, c.Code)
+	fmt.Println(runners.Classify(Classify(&Error{Op: "cuMemAlloc", Code: ErrOutOfMemory})).Code)
+	// Output:
+	// true cuda_context_poisoned ERROR_CODE_CUDA_CONTEXT_POISONED
+	// ERROR_CODE_UNSUPPORTED
+}
+
+// FuzzLoadModule feeds arbitrary PTX text to the fake driver: it must
+// accept or refuse it with an *Error, never panic.
+func FuzzLoadModule(f *testing.F) {
+	ptx, _ := PTX("sm_80")
+	f.Add(ptx)
+	f.Add([]byte(".version 7.0\n.target sm_80\n.visible .entry nope(\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d := NewFakeDriver()
+		c, err := d.CreateContext(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Destroy()
+		if _, err := c.LoadModule(b); err != nil {
+			var de *Error
+			if !errors.As(err, &de) {
+				t.Fatalf("LoadModule error %v is not an *Error", err)
+			}
+		}
+	})
 }

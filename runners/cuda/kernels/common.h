@@ -3,6 +3,11 @@
 // (clang -nocudainc -nocudalib). Kernels use only +, *, / and these.
 #pragma once
 
+#ifdef HOST_EMU
+// Host emulation (hostemu/emu.h): the same sources run as C++ threads in
+// tests on machines without a GPU.
+#include "hostemu/emu.h"
+#else
 #define KERNEL extern "C" __attribute__((global))
 #define DEVICE static __attribute__((device)) inline
 #define SHARED __attribute__((shared))
@@ -17,15 +22,18 @@ DEVICE int gid() { return bid() * bdim() + tid(); }
 DEVICE float fexp(float x) { return __nvvm_ex2_approx_f(x * 1.4426950408889634f); }
 DEVICE float fsqrt(float x) { return __nvvm_sqrt_rn_f(x); }
 
+DEVICE float shflXor(float v, int o) { return __nvvm_shfl_sync_bfly_f32(0xffffffff, v, o, 0x1f); }
+#endif
+
 // warpSum adds v over the 32 lanes of a warp (every lane gets the sum).
 DEVICE float warpSum(float v) {
-  for (int o = 16; o > 0; o >>= 1) v += __nvvm_shfl_sync_bfly_f32(0xffffffff, v, o, 0x1f);
+  for (int o = 16; o > 0; o >>= 1) v += shflXor(v, o);
   return v;
 }
 
 DEVICE float warpMax(float v) {
   for (int o = 16; o > 0; o >>= 1) {
-    float w = __nvvm_shfl_sync_bfly_f32(0xffffffff, v, o, 0x1f);
+    float w = shflXor(v, o);
     v = w > v ? w : v;
   }
   return v;

@@ -1,8 +1,9 @@
 package local
 
 import (
-	"sync"
+	"runtime"
 	"sync/atomic"
+	"time"
 )
 
 // pool runs data-parallel loops on a fixed set of long-lived worker
@@ -10,16 +11,31 @@ import (
 // an atomic counter, so a worker slowed down by other load on the machine
 // takes fewer chunks. run is not reentrant: one loop at a time. A loop
 // allocates nothing: fn is a long-lived func value owned by the caller.
+//
+// A decode step is a few dozen short loops back to back, so after a loop a
+// worker spins for a moment (spinFor) watching for the next one before it
+// parks: waking a parked goroutine's thread costs tens of microseconds on
+// a busy machine, as much as a small matrix product.
 type pool struct {
 	threads int
-	start   []chan struct{}
-	wg      sync.WaitGroup
+	workers []*poolWorker
+	pending atomic.Int64  // workers still in the current loop
+	gen     atomic.Uint64 // incremented by each run
+	closed  atomic.Bool
 
 	fn    func(lo, hi int)
 	n     int64
 	chunk int64
 	next  atomic.Int64
 }
+
+type poolWorker struct {
+	wake   chan struct{} // capacity 1
+	parked atomic.Bool
+}
+
+// spinFor is how long an idle worker watches for the next loop.
+const spinFor = 100 * time.Microsecond
 
 // newPool starts threads-1 workers (the caller is the last thread).
 func newPool(threads int) *pool {
@@ -28,26 +44,63 @@ func newPool(threads int) *pool {
 	}
 	p := &pool{threads: threads}
 	for i := 0; i < threads-1; i++ {
-		c := make(chan struct{}, 1)
-		p.start = append(p.start, c)
-		go p.worker(c)
+		w := &poolWorker{wake: make(chan struct{}, 1)}
+		p.workers = append(p.workers, w)
+		go p.worker(w, 0) // gen is 0 until the first run
 	}
 	return p
 }
 
-func (p *pool) worker(c chan struct{}) {
-	for range c {
+func (p *pool) worker(w *poolWorker, seen uint64) {
+	for {
+		if !p.await(w, seen) {
+			return
+		}
+		seen = p.gen.Load()
 		p.loop()
-		p.wg.Done()
+		p.pending.Add(-1)
 	}
+}
+
+// await returns when a loop newer than seen has started (true) or the pool
+// is closed (false): spinning first, then parked on the wake channel.
+func (p *pool) await(w *poolWorker, seen uint64) bool {
+	deadline := time.Now().Add(spinFor)
+	for i := 0; ; i++ {
+		if p.gen.Load() != seen {
+			return true
+		}
+		if p.closed.Load() {
+			return false
+		}
+		if i%64 == 63 {
+			// Let other goroutines of this P run (the caller may be one).
+			runtime.Gosched()
+			if time.Now().After(deadline) {
+				break
+			}
+		}
+	}
+	w.parked.Store(true)
+	// run increments gen before it looks at parked: either we see the new
+	// generation here, or run sees parked and sends a wake-up.
+	if p.gen.Load() != seen || p.closed.Load() {
+		if w.parked.CompareAndSwap(true, false) {
+			return !p.closed.Load() || p.gen.Load() != seen
+		}
+		// run claimed the wake-up: take it.
+	}
+	_, ok := <-w.wake
+	return ok
 }
 
 // close stops the workers.
 func (p *pool) close() {
-	for _, c := range p.start {
-		close(c)
+	p.closed.Store(true)
+	for _, w := range p.workers {
+		close(w.wake)
 	}
-	p.start = nil
+	p.workers = nil
 }
 
 func (p *pool) loop() {
@@ -73,11 +126,18 @@ func (p *pool) run(n, grain int, fn func(lo, hi int)) {
 	chunk = max(chunk, grain)
 	p.fn, p.n, p.chunk = fn, int64(n), int64(chunk)
 	p.next.Store(0)
-	p.wg.Add(len(p.start))
-	for _, c := range p.start {
-		c <- struct{}{}
+	p.pending.Store(int64(len(p.workers)))
+	p.gen.Add(1)
+	for _, w := range p.workers {
+		if w.parked.CompareAndSwap(true, false) {
+			w.wake <- struct{}{}
+		}
 	}
 	p.loop()
-	p.wg.Wait()
+	// The workers are finishing their last chunks: wait for them without
+	// parking (yielding, in case one of them shares this thread).
+	for p.pending.Load() > 0 {
+		runtime.Gosched()
+	}
 	p.fn = nil
 }

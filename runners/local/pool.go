@@ -18,6 +18,7 @@ import (
 // a busy machine, as much as a small matrix product.
 type pool struct {
 	threads int
+	spin    time.Duration // how long an idle worker spins before parking
 	workers []*poolWorker
 	pending atomic.Int64  // workers still in the current loop
 	gen     atomic.Uint64 // incremented by each run
@@ -38,11 +39,13 @@ type poolWorker struct {
 const spinFor = 100 * time.Microsecond
 
 // newPool starts threads-1 workers (the caller is the last thread).
-func newPool(threads int) *pool {
+func newPool(threads int) *pool { return newPoolSpin(threads, spinFor) }
+
+func newPoolSpin(threads int, spin time.Duration) *pool {
 	if threads < 1 {
 		threads = 1
 	}
-	p := &pool{threads: threads}
+	p := &pool{threads: threads, spin: spin}
 	for i := 0; i < threads-1; i++ {
 		w := &poolWorker{wake: make(chan struct{}, 1)}
 		p.workers = append(p.workers, w)
@@ -65,7 +68,7 @@ func (p *pool) worker(w *poolWorker, seen uint64) {
 // await returns when a loop newer than seen has started (true) or the pool
 // is closed (false): spinning first, then parked on the wake channel.
 func (p *pool) await(w *poolWorker, seen uint64) bool {
-	deadline := time.Now().Add(spinFor)
+	deadline := time.Now().Add(p.spin)
 	for i := 0; ; i++ {
 		if p.gen.Load() != seen {
 			return true

@@ -3,6 +3,7 @@ package local
 import (
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // BenchmarkPoolDispatch measures one parallel loop's hand-off cost (a
@@ -18,9 +19,14 @@ func BenchmarkPoolDispatch(b *testing.B) {
 }
 
 // TestPoolRunsEveryItem: every item of every loop runs exactly once, with
-// loops back to back and after the workers have parked.
+// spinning workers and with workers that park after every loop.
 func TestPoolRunsEveryItem(t *testing.T) {
-	p := newPool(3)
+	for _, spin := range []time.Duration{spinFor, 0} {
+		poolRounds(t, newPoolSpin(3, spin))
+	}
+}
+
+func poolRounds(t *testing.T, p *pool) {
 	defer p.close()
 	seen := make([]atomic.Int32, 1000)
 	fn := func(lo, hi int) {

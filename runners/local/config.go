@@ -28,7 +28,8 @@ type Config struct {
 	// checkpoints; optional for GGUF, whose vocabulary is used when empty.
 	TokenizerPath string
 	// Threads is the number of threads of the matrix kernels (default:
-	// runtime.NumCPU()).
+	// runtime.NumCPU()). While the runner decodes, its threads-1 workers
+	// spin between matrix products; idle, they park.
 	Threads int
 	// MaxBatch is the most sequences decoded together in one pass over the
 	// weights (default 8, at most 64). Further requests wait their turn.

@@ -31,7 +31,10 @@
 // goroutines. Each decode step batches the current token of every active
 // request (up to Config.MaxBatch) into one pass over the weights; requests
 // join and leave between steps, and a cancelled request stops at its next
-// step. Matrix rows are split over the pool; a step allocates nothing.
+// step. Matrix rows are split over the pool, whose workers spin for up to
+// 100µs between loops rather than park (a step is dozens of short loops, and
+// waking a parked thread costs as much as a small matrix product); a step
+// allocates nothing.
 // Sampling is greedy (temperature 0), or temperature with optional top-k
 // and top-p, from a seeded xorshift generator (llama2.c's), so a request
 // with a seed (or any request, when Config.Seed is set) is reproducible. Generation ends at EOS (or BOS, which starts

@@ -42,6 +42,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dur := fs.Duration("duration", 5*time.Second, "length of each phase")
 	conc := fs.Int("concurrency", 32, "closed-loop workers for the throughput phase")
 	profile := fs.String("gateway-cpuprofile", "", "write the gateway process's CPU profile here")
+	memLimit := fs.String("gateway-gomemlimit", "", "GOMEMLIMIT for the gateway process (e.g. 40MiB)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ max_concurrent = 100000
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
 	}
-	proxy, err := startChild(ctx, self, "bench-proxy", "--target", upURL)
+	proxy, err := startChild(ctx, nil, self, "bench-proxy", "--target", upURL)
 	if err != nil {
 		return err
 	}
@@ -96,7 +97,11 @@ max_concurrent = 100000
 	if *profile != "" {
 		gwArgs = append(gwArgs, "--cpuprofile", *profile)
 	}
-	gw, err := startChild(ctx, self, gwArgs...)
+	var gwEnv []string
+	if *memLimit != "" {
+		gwEnv = append(gwEnv, "GOMEMLIMIT="+*memLimit)
+	}
+	gw, err := startChild(ctx, gwEnv, self, gwArgs...)
 	if err != nil {
 		return err
 	}
@@ -236,11 +241,11 @@ type child struct {
 	url string
 }
 
-// startChild runs `self args...` with GOMAXPROCS=1 and waits for the line
+// startChild runs `self args...` with GOMAXPROCS=1 (plus env) and waits for the line
 // "actorinfer listening on URL".
-func startChild(ctx context.Context, self string, args ...string) (*child, error) {
+func startChild(ctx context.Context, env []string, self string, args ...string) (*child, error) {
 	cmd := exec.CommandContext(ctx, self, args...)
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	cmd.Env = append(append(os.Environ(), "GOMAXPROCS=1"), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

@@ -3,14 +3,11 @@ package gemini
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -137,20 +134,7 @@ type Source func() (Config, error)
 func Static(cfg Config) Source { return func() (Config, error) { return cfg, nil } }
 
 // Options are a Runner's collaborators; the zero value is production.
-type Options struct {
-	// Clock times timeouts, backoff sleeps and token expiry; nil means the
-	// real clock.
-	Clock clock.Clock
-	// Logger receives the runner's rare log lines (an unknown price, once
-	// per session); nil discards them. Secrets are never logged.
-	Logger *slog.Logger
-	// Jitter returns a random duration in [0, n] for the backoff; nil means
-	// math/rand/v2. Tests pin it.
-	Jitter func(n time.Duration) time.Duration
-	// DialContext and TLSConfig are passed to httpapi.SessionOptions.
-	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
-	TLSConfig   *tls.Config
-}
+type Options = httpapi.RunnerOptions
 
 // Runner is a runners.ModelRunner for Gemini, on the Gemini API (AI Studio)
 // or Vertex AI. It is safe for concurrent use. The zero value is not usable;

@@ -1,12 +1,18 @@
 package httpapi
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/actorinfer/actorinfer/internal/clock"
 
 	"github.com/actorinfer/actorinfer/runners"
 )
@@ -220,4 +226,23 @@ func (c *Config) RateLimitsOrNil() *runners.RateLimits {
 	}
 	l := c.RateLimits
 	return &l
+}
+
+// RunnerOptions are an HTTP runner's collaborators, shared by every
+// provider package (each aliases it as its Options); the zero value is
+// production.
+type RunnerOptions struct {
+	// Clock times timeouts, backoff sleeps and token expiry; nil means the
+	// real clock.
+	Clock clock.Clock
+	// Logger receives the runner's rare log lines (an unknown price, logged
+	// once per session); nil discards them. Secrets are never logged.
+	Logger *slog.Logger
+	// Jitter returns a random duration in [0, n] for the backoff; nil means
+	// math/rand/v2. Tests pin it.
+	Jitter func(n time.Duration) time.Duration
+	// DialContext and TLSConfig are passed to SessionOptions (tests simulate
+	// unreachable hosts and trust a test CA).
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	TLSConfig   *tls.Config
 }

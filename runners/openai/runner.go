@@ -3,17 +3,12 @@ package openai
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
-	"github.com/actorinfer/actorinfer/internal/clock"
 	"github.com/actorinfer/actorinfer/messages"
 	"github.com/actorinfer/actorinfer/runners"
 	"github.com/actorinfer/actorinfer/runners/httpapi"
@@ -25,18 +20,7 @@ var (
 )
 
 // Options are a Runner's collaborators; the zero value is production.
-type Options struct {
-	// Clock times timeouts and backoff sleeps; nil means the real clock.
-	Clock clock.Clock
-	// Logger receives the runner's rare log lines (an unknown price, logged
-	// once per session); nil discards them. Secrets are never logged.
-	Logger *slog.Logger
-	// Jitter, DialContext and TLSConfig are passed to httpapi.SessionOptions
-	// (tests pin the backoff, simulate unreachable hosts, trust a test CA).
-	Jitter      func(time.Duration) time.Duration
-	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
-	TLSConfig   *tls.Config
-}
+type Options = httpapi.RunnerOptions
 
 // Runner is a runners.ModelRunner for the Chat Completions API of OpenAI,
 // Azure OpenAI and OpenAI-compatible servers (LiteLLM, vLLM, llama.cpp...).

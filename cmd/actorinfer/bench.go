@@ -43,6 +43,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	conc := fs.Int("concurrency", 32, "closed-loop workers for the throughput phase")
 	profile := fs.String("gateway-cpuprofile", "", "write the gateway process's CPU profile here")
 	memLimit := fs.String("gateway-gomemlimit", "", "GOMEMLIMIT for the gateway process (e.g. 40MiB)")
+	gogc := fs.String("gateway-gogc", "", "GOGC for the gateway process")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -100,6 +101,9 @@ max_concurrent = 100000
 	var gwEnv []string
 	if *memLimit != "" {
 		gwEnv = append(gwEnv, "GOMEMLIMIT="+*memLimit)
+	}
+	if *gogc != "" {
+		gwEnv = append(gwEnv, "GOGC="+*gogc)
 	}
 	gw, err := startChild(ctx, gwEnv, self, gwArgs...)
 	if err != nil {

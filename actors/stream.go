@@ -12,9 +12,10 @@ import (
 	"github.com/actorinfer/actorinfer/runners"
 )
 
-// Stream is the caller's end of one request: a lightweight process
-// registered in the actor system's registry (no mailbox, no goroutine) whose
-// PID is the request's reply-to. TokenChunk and Error messages sent to it,
+// Stream is the caller's end of one request: a lightweight process (no
+// mailbox, no goroutine) whose PID is the request's reply-to — the node's
+// stream hub, which routes by request id, or a process of its own when the
+// target is on another node or the request id is already waited for. TokenChunk and Error messages sent to it,
 // from this node or from any other, are delivered to Recv in order.
 //
 // Stream implements runners.RunHandle: Recv returns chunks, io.EOF after
@@ -46,6 +47,7 @@ type Stream struct {
 	once   sync.Once
 	done   atomic.Bool // a terminal message was received by Recv
 
+	hub      *streamHub                // local target: the hub routes our messages
 	remote   bool                      // target is on another node
 	draining func(address string) bool // nil: a gone node is always an error
 	mu       sync.Mutex                // guards overflow
@@ -79,13 +81,26 @@ func newStream(ctx context.Context, system *actor.ActorSystem, target *actor.PID
 		ch:        make(chan any, streamBuffer),
 		closed:    make(chan struct{}),
 	}
-	id := "req$" + system.ProcessRegistry.NextId()
-	s.pid, _ = system.ProcessRegistry.Add(s, id)
+	var remoteTarget actor.Process
 	if target != nil && target.Address != system.ProcessRegistry.Address {
 		if p, _ := system.ProcessRegistry.Get(target); p != nil {
-			s.remote = true
-			p.SendSystemMessage(target, &actor.Watch{Watcher: s.pid})
+			remoteTarget = p
 		}
+	}
+	if remoteTarget == nil {
+		hub, pid := hubFor(system)
+		if _, taken := hub.streams.LoadOrStore(requestID, s); !taken {
+			s.hub, s.pid = hub, pid
+			return s
+		}
+		// Another local stream waits under this request id: give this one
+		// a process of its own so the two never mix.
+	}
+	id := "req$" + system.ProcessRegistry.NextId()
+	s.pid, _ = system.ProcessRegistry.Add(s, id)
+	if remoteTarget != nil {
+		s.remote = true
+		remoteTarget.SendSystemMessage(target, &actor.Watch{Watcher: s.pid})
 	}
 	return s
 }
@@ -229,6 +244,10 @@ func (s *Stream) Close() error {
 			}
 		}
 		close(s.closed)
+		if s.hub != nil {
+			s.hub.streams.CompareAndDelete(s.requestID, s)
+			return
+		}
 		s.system.ProcessRegistry.Remove(s.pid)
 	})
 	return nil

@@ -134,8 +134,28 @@ func TestDeploymentStreamsChunks(t *testing.T) {
 			t.Fatalf("chunk %d seq = %d id = %q", i, c.GetSeq(), c.GetRequestId())
 		}
 	}
-	if st := state(t, h, "demo"); st.GetInFlight() != 0 || !st.GetHealthy() {
+	// The outcome reaches the deployment after the last chunk reaches the
+	// caller (two mailboxes): wait for it, with a deadline.
+	if st := settled(t, h, "demo"); st.GetInFlight() != 0 || !st.GetHealthy() {
 		t.Fatalf("state after = %v", st)
+	}
+}
+
+// settled polls name's state until nothing is in flight or 10 s pass, and
+// returns the last state read.
+func settled(t testing.TB, h *Host, name string) *messages.DeploymentState {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		st := state(t, h, name)
+		if st.GetInFlight() == 0 {
+			return st
+		}
+		select {
+		case <-deadline:
+			return st
+		default:
+		}
 	}
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/actorinfer/actorinfer/messages"
 	"github.com/actorinfer/actorinfer/runners"
@@ -249,11 +251,27 @@ func TestNewFailsWithoutDevice(t *testing.T) {
 func TestCacheFreedAfterRequests(t *testing.T) {
 	model, tok := writeRandomModel(t, shape{dim: 32, hidden: 64, layers: 1, heads: 4, kvHeads: 4, vocab: 270, seqLen: 32}, 5)
 	r, drv := newFakeRunner(t, Config{ModelPath: model, TokenizerPath: tok})
+	// The owner frees a sequence's cache just after its last chunk reaches
+	// the caller: wait until nothing is in flight before reading.
+	idle := func() {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for r.InFlight() != 0 {
+			select {
+			case <-deadline:
+				t.Fatalf("InFlight() = %d, want 0", r.InFlight())
+			default:
+				runtime.Gosched()
+			}
+		}
+	}
 	mustGenerate(t, r, greedyBatch("ab", 5))
+	idle()
 	base := drv.LiveBytes()
 	for i := 0; i < 3; i++ {
 		mustGenerate(t, r, greedyBatch("ab", 5))
 	}
+	idle()
 	if got := drv.LiveBytes(); got != base {
 		t.Fatalf("LiveBytes() = %d after more requests, want %d (KV caches freed)", got, base)
 	}

@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/actorinfer/actorinfer/internal/clock"
 	"github.com/actorinfer/actorinfer/messages"
@@ -94,9 +92,8 @@ type Options = httpapi.RunnerOptions
 type Runner struct {
 	runners.Defaults
 
-	src    Source
-	opts   Options
-	jitter func(time.Duration) time.Duration
+	src  Source
+	opts Options
 
 	mu       sync.Mutex // serialises rebuilds
 	cur      atomic.Pointer[state]
@@ -148,15 +145,6 @@ func NewWithSource(src Source, opts Options) (*Runner, error) {
 	if r.opts.Clock == nil {
 		r.opts.Clock = clock.Real{}
 	}
-	r.jitter = r.opts.Jitter
-	if r.jitter == nil {
-		r.jitter = func(n time.Duration) time.Duration {
-			if n <= 0 {
-				return 0
-			}
-			return rand.N(n + 1)
-		}
-	}
 	st, err := r.newState()
 	if err != nil {
 		return nil, err
@@ -185,7 +173,7 @@ func (r *Runner) newState() (*state, error) {
 		Clock:       r.opts.Clock,
 		OnRateLimit: r.report,
 		RequireKey:  true,
-		Jitter:      r.jitter,
+		Jitter:      r.opts.Jitter,
 		DialContext: r.opts.DialContext,
 		TLSConfig:   r.opts.TLSConfig,
 	})
@@ -359,7 +347,7 @@ func (x *exchange) produce(resp *httpapi.Response) {
 			x.pipe.Finish(nil)
 			return
 		}
-		if x.sent || retry >= pol.MaxRetries || !retryableBeforeFirst(err) || x.ctx.Err() != nil {
+		if x.sent || retry >= pol.MaxRetries || !httpapi.RetryableBeforeFirst(err) || x.ctx.Err() != nil {
 			x.fail(err)
 			return
 		}
@@ -368,7 +356,7 @@ func (x *exchange) produce(resp *httpapi.Response) {
 			x.fail(err) // longer than this request may wait: let a fallback take it
 			return
 		}
-		wait := backoff(x.r.jitter, pol, retry, hint)
+		wait := x.sess.Backoff(retry, hint)
 		select {
 		case <-x.sess.Clock().After(wait):
 		case <-x.ctx.Done():
@@ -453,29 +441,4 @@ func (x *exchange) read(resp *httpapi.Response) *messages.Error {
 			return nil
 		}
 	}
-}
-
-// retryableBeforeFirst reports whether a failure before the first chunk may
-// be retried by re-sending: the transient codes the session retries itself.
-func retryableBeforeFirst(e *messages.Error) bool {
-	switch e.GetCode() {
-	case runners.CodeServerError, runners.CodeNetwork, runners.CodeRateLimited:
-		return true
-	case runners.CodeTimeout:
-		return e.GetScope() == "first_token" || e.GetScope() == "idle" || e.GetScope() == "network"
-	}
-	return false
-}
-
-// backoff is the session's policy applied to a re-send: full jitter under
-// InitialBackoff·2^retry (capped by MaxBackoff), never below the hint.
-func backoff(jitter func(time.Duration) time.Duration, pol httpapi.RetryPolicy, retry int, hint time.Duration) time.Duration {
-	ceil := pol.InitialBackoff << min(retry, 30)
-	if ceil <= 0 || ceil > pol.MaxBackoff {
-		ceil = pol.MaxBackoff
-	}
-	if pol.IgnoreRetryAfter {
-		hint = 0
-	}
-	return max(hint, jitter(ceil))
 }

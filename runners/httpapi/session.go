@@ -205,11 +205,7 @@ func (s *Session) Do(ctx context.Context, build BuildFunc) (*Response, error) {
 			err.Message += fmt.Sprintf(" (retry-after %s is beyond what this request may wait)", hint)
 			return nil, withAttempts(err, attempt+1)
 		}
-		ceil := pol.InitialBackoff << min(attempt, 30)
-		if ceil <= 0 || ceil > pol.MaxBackoff {
-			ceil = pol.MaxBackoff
-		}
-		wait := max(hint, s.jitter(ceil))
+		wait := s.Backoff(attempt, hint)
 		if wait >= remaining {
 			c.release()
 			return nil, withAttempts(err, attempt+1)
@@ -228,6 +224,39 @@ func withAttempts(e *messages.Error, n int) *messages.Error {
 		e.Message += fmt.Sprintf(" (after %d attempts)", n)
 	}
 	return e
+}
+
+// Backoff is the wait before retry number retry (0-based) under the
+// session's policy: full jitter under InitialBackoff·2^retry, capped by
+// MaxBackoff, never below hint (unless the policy ignores Retry-After).
+// Runners that re-send a request whose stream failed before its first chunk
+// use it too, so both waits follow one rule.
+func (s *Session) Backoff(retry int, hint time.Duration) time.Duration {
+	pol := s.cfg.Retry
+	ceil := pol.InitialBackoff << min(retry, 30)
+	if ceil <= 0 || ceil > pol.MaxBackoff {
+		ceil = pol.MaxBackoff
+	}
+	if pol.IgnoreRetryAfter {
+		hint = 0
+	}
+	return max(hint, s.jitter(ceil))
+}
+
+// RetryableBeforeFirst reports whether a stream that failed before its
+// first chunk reached the caller may be re-sent: the transient codes, and
+// the timeouts of a response that stalled (first token, idle).
+func RetryableBeforeFirst(e *messages.Error) bool {
+	switch e.GetCode() {
+	case runners.CodeServerError, runners.CodeNetwork, runners.CodeRateLimited:
+		return true
+	case runners.CodeTimeout:
+		switch e.GetScope() {
+		case "first_token", "idle", "network":
+			return true
+		}
+	}
+	return false
 }
 
 // retryable reports whether Do retries an attempt's error.

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/actorinfer/actorinfer/messages"
 	"github.com/actorinfer/actorinfer/runners"
@@ -498,56 +497,16 @@ func (r *Runner) Execute(ctx context.Context, batch *messages.ExecuteBatch) (run
 
 // newSequence validates the request and builds its sequence.
 func (r *Runner) newSequence(ctx context.Context, hm *hostModel, batch *messages.ExecuteBatch) (*sequence, error) {
-	prompt, err := local.PromptTokens(hm.tok, r.cfg.ChatTemplate, batch.GetMessages())
+	plan, err := local.PlanRequest("cuda", hm.tok, r.cfg.ChatTemplate, hm.ctxLen, r.cfg.Seed, batch)
 	if err != nil {
 		return nil, err
 	}
-	if len(prompt) > hm.ctxLen {
-		return nil, runners.Errorf(runners.CodeContextLengthExceeded,
-			"cuda: the prompt is %d tokens, the context length is %d", len(prompt), hm.ctxLen)
-	}
-	smp := batch.GetSampling()
-	maxNew := hm.ctxLen - len(prompt) + 1
-	if m := int(smp.GetMaxTokens()); m > 0 {
-		maxNew = min(maxNew, m)
-	} else if m < 0 {
-		return nil, runners.Errorf(runners.CodeBadRequest, "cuda: max_tokens %d is negative", m)
-	}
-	temp, topP := float32(1), float32(1)
-	if smp != nil && smp.Temperature != nil {
-		temp = smp.GetTemperature()
-	}
-	if smp != nil && smp.TopP != nil {
-		topP = smp.GetTopP()
-	}
-	if !(temp >= 0) || !(topP >= 0 && topP <= 1) || smp.GetTopK() < 0 {
-		return nil, runners.Errorf(runners.CodeBadRequest, "cuda: invalid sampling (temperature %g, top_p %g, top_k %d)", temp, topP, smp.GetTopK())
-	}
-	presence, frequency := smp.GetPresencePenalty(), smp.GetFrequencyPenalty()
-	if !(presence >= -2 && presence <= 2) || !(frequency >= -2 && frequency <= 2) {
-		return nil, runners.Errorf(runners.CodeBadRequest, "cuda: penalties must lie in [-2, 2] (presence %g, frequency %g)", presence, frequency)
-	}
-	var seed uint64
-	switch {
-	case smp != nil && smp.Seed != nil:
-		seed = uint64(smp.GetSeed())
-	case r.cfg.Seed != 0:
-		seed = uint64(r.cfg.Seed)
-	default:
-		seed = uint64(time.Now().UnixNano())
-	}
-	var stops []string
-	for _, s := range smp.GetStop() {
-		if s != "" {
-			stops = append(stops, s)
-		}
-	}
-	pipe, pctx := runners.NewPipe(ctx, maxNew+1)
+	pipe, pctx := runners.NewPipe(ctx, plan.MaxNew+1)
 	q := &sequence{
 		ctx: pctx, pipe: pipe, hm: hm, requestID: batch.GetRequestId(),
-		prompt: prompt, next: prompt[0], maxNew: maxNew,
-		sampler: local.NewSampler(hm.p.VocabSize, temp, topP, int(smp.GetTopK()), seed, presence, frequency),
-		filter:  local.NewTextFilter(stops),
+		prompt: plan.Prompt, next: plan.Prompt[0], maxNew: plan.MaxNew,
+		sampler: local.NewSampler(hm.p.VocabSize, plan.Temperature, plan.TopP, plan.TopK, plan.Seed, plan.Presence, plan.Frequency),
+		filter:  local.NewTextFilter(plan.Stops),
 	}
 	if g := r.stall.Load(); g != nil {
 		q.stallAfter, q.stallRelease = g.after, g.release

@@ -1,12 +1,8 @@
 package local
 
-import (
-	"github.com/actorinfer/actorinfer/messages"
-)
-
 // This file exports the pieces other local runtimes (runners/cuda) reuse:
-// the weights as plain fp32 tensors, the sampler, the prompt renderer and
-// the streaming text filter.
+// the weights as plain fp32 tensors, the sampler and the streaming text
+// filter (PlanRequest, in plan.go, validates requests for both).
 
 // LayerTensors are one transformer layer's weights, row-major fp32.
 type LayerTensors struct {
@@ -75,12 +71,6 @@ func (s *Sampler) Sample(logits []float32) int {
 	t := s.s.sample(logits)
 	s.s.penalize(t)
 	return t
-}
-
-// PromptTokens renders a conversation with a chat template (TemplateNone
-// or TemplateLlama2) and tokenizes it, as the CPU runner does.
-func PromptTokens(tok *Tokenizer, template string, msgs []*messages.ChatMessage) ([]int, error) {
-	return promptTokens(tok, template, msgs)
 }
 
 // TextFilter turns the byte pieces of generated tokens into streamable

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/actorinfer/actorinfer/messages"
 	"github.com/actorinfer/actorinfer/runners"
@@ -205,59 +204,17 @@ func (r *Runner) Execute(ctx context.Context, batch *messages.ExecuteBatch) (run
 	if err := ctx.Err(); err != nil {
 		return nil, runners.AsError(err)
 	}
-	prompt, err := promptTokens(inst.tok, r.cfg.ChatTemplate, batch.GetMessages())
+	plan, err := PlanRequest("local", inst.tok, r.cfg.ChatTemplate, inst.ctx, r.cfg.Seed, batch)
 	if err != nil {
 		return nil, err
 	}
-	if len(prompt) > inst.ctx {
-		return nil, runners.Errorf(runners.CodeContextLengthExceeded,
-			"local: the prompt is %d tokens, the context length is %d", len(prompt), inst.ctx)
-	}
-	smp := batch.GetSampling()
-	maxNew := inst.ctx - len(prompt) + 1
-	if m := int(smp.GetMaxTokens()); m > 0 {
-		maxNew = min(maxNew, m)
-	} else if m < 0 {
-		return nil, runners.Errorf(runners.CodeBadRequest, "local: max_tokens %d is negative", m)
-	}
-	temp, topP := float32(1), float32(1)
-	if smp != nil && smp.Temperature != nil {
-		temp = smp.GetTemperature()
-	}
-	if smp != nil && smp.TopP != nil {
-		topP = smp.GetTopP()
-	}
-	if !(temp >= 0) || !(topP >= 0 && topP <= 1) || smp.GetTopK() < 0 {
-		return nil, runners.Errorf(runners.CodeBadRequest, "local: invalid sampling (temperature %g, top_p %g, top_k %d)", temp, topP, smp.GetTopK())
-	}
-	var seed uint64
-	if smp != nil && smp.Seed != nil {
-		seed = uint64(smp.GetSeed())
-	} else if r.cfg.Seed != 0 {
-		seed = uint64(r.cfg.Seed)
-	} else {
-		seed = uint64(time.Now().UnixNano())
-	}
-	presence, frequency := smp.GetPresencePenalty(), smp.GetFrequencyPenalty()
-	if !(presence >= -2 && presence <= 2) || !(frequency >= -2 && frequency <= 2) {
-		return nil, runners.Errorf(runners.CodeBadRequest, "local: penalties must lie in [-2, 2] (presence %g, frequency %g)", presence, frequency)
-	}
-	var stops []string
-	for _, s := range smp.GetStop() {
-		if s != "" {
-			stops = append(stops, s)
-		}
-	}
-	pipe, pctx := runners.NewPipe(ctx, maxNew+1)
+	pipe, pctx := runners.NewPipe(ctx, plan.MaxNew+1)
 	q := &sequence{
 		ctx: pctx, pipe: pipe, requestID: batch.GetRequestId(), model: inst.name,
-		prompt: prompt, next: prompt[0], maxNew: maxNew,
-		sampler: newSampler(inst.model.Params.VocabSize, temp, topP, int(smp.GetTopK()), seed),
-		stops:   stops,
-	}
-	if presence != 0 || frequency != 0 {
-		q.sampler.presence, q.sampler.frequency = presence, frequency
-		q.sampler.counts = make([]int32, inst.model.Params.VocabSize)
+		prompt: plan.Prompt, next: plan.Prompt[0], maxNew: plan.MaxNew,
+		sampler: NewSampler(inst.model.Params.VocabSize, plan.Temperature, plan.TopP, plan.TopK, plan.Seed,
+			plan.Presence, plan.Frequency).s,
+		stops: plan.Stops,
 	}
 	if g := r.stall.Load(); g != nil {
 		q.stallAfter, q.stallRelease = g.after, g.release

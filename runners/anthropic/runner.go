@@ -339,36 +339,11 @@ func (x *exchange) build(ctx context.Context) (*http.Request, error) {
 // first chunk the failure is delivered in-band.
 func (x *exchange) produce(resp *httpapi.Response) {
 	defer x.r.inFlight.Add(-1)
-	pol := x.sess.Config().Retry
-	for retry := 0; ; retry++ {
-		err := x.read(resp)
-		resp.Close()
-		if err == nil {
-			x.pipe.Finish(nil)
-			return
-		}
-		if x.sent || retry >= pol.MaxRetries || !httpapi.RetryableBeforeFirst(err) || x.ctx.Err() != nil {
-			x.fail(err)
-			return
-		}
-		hint := err.RetryAfter()
-		if hint > pol.MaxBackoff && !pol.IgnoreRetryAfter {
-			x.fail(err) // longer than this request may wait: let a fallback take it
-			return
-		}
-		wait := x.sess.Backoff(retry, hint)
-		select {
-		case <-x.sess.Clock().After(wait):
-		case <-x.ctx.Done():
-			x.fail(runners.AsError(context.Cause(x.ctx)))
-			return
-		}
-		var rerr *messages.Error
-		if resp, rerr = x.send(); rerr != nil {
-			x.fail(rerr)
-			return
-		}
+	if err := x.sess.Resend(x.ctx, resp, x.read, func() bool { return x.sent }, x.send); err != nil {
+		x.fail(err)
+		return
 	}
+	x.pipe.Finish(nil)
 }
 
 // fail ends the stream with err, marked in-band when chunks were sent.

@@ -243,6 +243,41 @@ func (s *Session) Backoff(retry int, hint time.Duration) time.Duration {
 	return max(hint, s.jitter(ceil))
 }
 
+// Resend reads resp with read and, while the read fails before any chunk
+// reached the caller (started reports false) with an error that
+// RetryableBeforeFirst allows, waits Backoff and reads a fresh response
+// from send, up to the policy's MaxRetries. A Retry-After hint beyond
+// MaxBackoff ends the loop at once so that a fallback can take the request.
+// It closes every response and returns nil when a read succeeded, or the
+// error that ended the request.
+func (s *Session) Resend(ctx context.Context, resp *Response, read func(*Response) *messages.Error,
+	started func() bool, send func() (*Response, *messages.Error)) *messages.Error {
+	pol := s.cfg.Retry
+	for retry := 0; ; retry++ {
+		err := read(resp)
+		resp.Close()
+		if err == nil {
+			return nil
+		}
+		if started() || retry >= pol.MaxRetries || !RetryableBeforeFirst(err) || ctx.Err() != nil {
+			return err
+		}
+		hint := err.RetryAfter()
+		if hint > pol.MaxBackoff && !pol.IgnoreRetryAfter {
+			return err // longer than this request may wait: let a fallback take it
+		}
+		select {
+		case <-s.clock.After(s.Backoff(retry, hint)):
+		case <-ctx.Done():
+			return runners.AsError(context.Cause(ctx))
+		}
+		var serr *messages.Error
+		if resp, serr = send(); serr != nil {
+			return serr
+		}
+	}
+}
+
 // RetryableBeforeFirst reports whether a stream that failed before its
 // first chunk reached the caller may be re-sent: the transient codes, and
 // the timeouts of a response that stalled (first token, idle).

@@ -95,10 +95,10 @@ type Runner struct {
 	src  Source
 	opts Options
 
-	mu       sync.Mutex // serialises rebuilds
-	cur      atomic.Pointer[state]
-	sink     atomic.Pointer[func(*messages.RateLimitFeedback)]
-	inFlight atomic.Int64
+	mu                    sync.Mutex // serialises rebuilds
+	cur                   atomic.Pointer[state]
+	httpapi.RateLimitSink // SetRateLimitSink
+	inFlight              atomic.Int64
 }
 
 // state is one immutable session generation: configuration (defaults
@@ -171,7 +171,7 @@ func (r *Runner) newState() (*state, error) {
 	s, err := httpapi.NewSession(cfg.Config, httpapi.SessionOptions{
 		Table:       errorTable,
 		Clock:       r.opts.Clock,
-		OnRateLimit: r.report,
+		OnRateLimit: r.Report,
 		RequireKey:  true,
 		Jitter:      r.opts.Jitter,
 		DialContext: r.opts.DialContext,
@@ -240,22 +240,6 @@ func (r *Runner) warnUnknownPrice(st *state) {
 				"provider", string(runners.ProviderAnthropic), "model", st.cfg.Model)
 		}
 	})
-}
-
-// SetRateLimitSink implements runners.RateLimitReporter: f receives the
-// anthropic-ratelimit-* headers of every response.
-func (r *Runner) SetRateLimitSink(f func(*messages.RateLimitFeedback)) {
-	if f == nil {
-		r.sink.Store(nil)
-		return
-	}
-	r.sink.Store(&f)
-}
-
-func (r *Runner) report(fb *messages.RateLimitFeedback) {
-	if f := r.sink.Load(); f != nil {
-		(*f)(fb)
-	}
 }
 
 // InFlight returns the number of requests whose producers are running.

@@ -144,10 +144,10 @@ type Runner struct {
 	src  Source
 	opts Options
 
-	mu    sync.Mutex // serialises rebuilds
-	st    atomic.Pointer[state]
-	sink  atomic.Pointer[func(*messages.RateLimitFeedback)]
-	count atomic.Int64
+	mu                    sync.Mutex // serialises rebuilds
+	st                    atomic.Pointer[state]
+	httpapi.RateLimitSink // SetRateLimitSink
+	count                 atomic.Int64
 }
 
 // state is one immutable session generation: configuration (defaults
@@ -216,7 +216,7 @@ func (r *Runner) newState(ctx context.Context) (*state, error) {
 	s, err := httpapi.NewSession(cfg.Config, httpapi.SessionOptions{
 		Table:       errorTable,
 		Clock:       r.opts.Clock,
-		OnRateLimit: r.report,
+		OnRateLimit: r.Report,
 		RequireKey:  !cfg.Vertex,
 		Jitter:      r.opts.Jitter,
 		DialContext: r.opts.DialContext,
@@ -303,22 +303,6 @@ func (r *Runner) warnUnknownPrice(st *state) {
 				"provider", string(runners.ProviderGemini), "model", st.cfg.Model)
 		}
 	})
-}
-
-// SetRateLimitSink implements runners.RateLimitReporter: f receives the
-// retry hints of 429 responses (Gemini sends no remaining-quota headers).
-func (r *Runner) SetRateLimitSink(f func(*messages.RateLimitFeedback)) {
-	if f == nil {
-		r.sink.Store(nil)
-		return
-	}
-	r.sink.Store(&f)
-}
-
-func (r *Runner) report(fb *messages.RateLimitFeedback) {
-	if f := r.sink.Load(); f != nil {
-		(*f)(fb)
-	}
 }
 
 // InFlight returns the number of requests whose producers are running.

@@ -41,10 +41,10 @@ type Runner struct {
 	provider runners.ProviderKind
 	table    *httpapi.ErrorTable
 
-	cur      atomic.Pointer[session]
-	sink     atomic.Pointer[func(*messages.RateLimitFeedback)]
-	rebuild  sync.Mutex
-	inFlight atomic.Int64
+	cur                   atomic.Pointer[session]
+	httpapi.RateLimitSink // SetRateLimitSink
+	rebuild               sync.Mutex
+	inFlight              atomic.Int64
 }
 
 // session is one immutable generation of the runner's configuration.
@@ -104,7 +104,7 @@ func (r *Runner) newSession(cfg Config) (*session, error) {
 	hs, err := httpapi.NewSession(hc, httpapi.SessionOptions{
 		Table:       r.table,
 		Clock:       r.opts.Clock,
-		OnRateLimit: r.report,
+		OnRateLimit: r.Report,
 		Jitter:      r.opts.Jitter,
 		DialContext: r.opts.DialContext,
 		TLSConfig:   r.opts.TLSConfig,
@@ -135,22 +135,6 @@ func chatURL(cfg *Config) string {
 			"/chat/completions?api-version=" + url.QueryEscape(cfg.APIVersion)
 	}
 	return base + "/chat/completions"
-}
-
-func (r *Runner) report(fb *messages.RateLimitFeedback) {
-	if f := r.sink.Load(); f != nil {
-		(*f)(fb)
-	}
-}
-
-// SetRateLimitSink implements runners.RateLimitReporter: f receives the
-// x-ratelimit-* headers of every response (and the Retry-After of a 429).
-func (r *Runner) SetRateLimitSink(f func(*messages.RateLimitFeedback)) {
-	if f == nil {
-		r.sink.Store(nil)
-		return
-	}
-	r.sink.Store(&f)
 }
 
 // RuntimeKind returns openai, azure-openai or litellm.

@@ -24,6 +24,16 @@ type pool struct {
 	gen     atomic.Uint64 // incremented by each run
 	closed  atomic.Bool
 
+	// jobs alternate between two loop descriptions, published through job
+	// before gen is incremented: a worker reads the description it saw
+	// published, which is not rewritten until the loop after the next one
+	// (and no loop allocates).
+	jobs [2]poolJob
+	job  atomic.Pointer[poolJob]
+}
+
+// poolJob is one parallel loop.
+type poolJob struct {
 	fn    func(lo, hi int)
 	n     int64
 	chunk int64
@@ -60,7 +70,7 @@ func (p *pool) worker(w *poolWorker, seen uint64) {
 			return
 		}
 		seen = p.gen.Load()
-		p.loop()
+		p.job.Load().loop()
 		p.pending.Add(-1)
 	}
 }
@@ -106,13 +116,13 @@ func (p *pool) close() {
 	p.workers = nil
 }
 
-func (p *pool) loop() {
+func (j *poolJob) loop() {
 	for {
-		lo := p.next.Add(p.chunk) - p.chunk
-		if lo >= p.n {
+		lo := j.next.Add(j.chunk) - j.chunk
+		if lo >= j.n {
 			return
 		}
-		p.fn(int(lo), int(min(lo+p.chunk, p.n)))
+		j.fn(int(lo), int(min(lo+j.chunk, j.n)))
 	}
 }
 
@@ -127,8 +137,10 @@ func (p *pool) run(n, grain int, fn func(lo, hi int)) {
 	}
 	chunk := (n + 4*p.threads - 1) / (4 * p.threads)
 	chunk = max(chunk, grain)
-	p.fn, p.n, p.chunk = fn, int64(n), int64(chunk)
-	p.next.Store(0)
+	j := &p.jobs[(p.gen.Load()+1)%2]
+	j.fn, j.n, j.chunk = fn, int64(n), int64(chunk)
+	j.next.Store(0)
+	p.job.Store(j)
 	p.pending.Store(int64(len(p.workers)))
 	p.gen.Add(1)
 	for _, w := range p.workers {
@@ -136,11 +148,10 @@ func (p *pool) run(n, grain int, fn func(lo, hi int)) {
 			w.wake <- struct{}{}
 		}
 	}
-	p.loop()
+	j.loop()
 	// The workers are finishing their last chunks: wait for them without
 	// parking (yielding, in case one of them shares this thread).
 	for p.pending.Load() > 0 {
 		runtime.Gosched()
 	}
-	p.fn = nil
 }

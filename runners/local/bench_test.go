@@ -19,7 +19,7 @@ import (
 // the same thread count, and efficiency = tok/s × bytes/token ÷ bandwidth.
 //
 //	go test -run '^$' -bench Decode -benchtime 3x ./runners/local
-//	GOEXPERIMENT=simd go test -run '^$' -bench Decode -benchtime 3x ./runners/local
+//	go test -tags purego -run '^$' -bench Decode -benchtime 3x ./runners/local
 
 const benchTokens = 128
 

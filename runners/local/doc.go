@@ -51,11 +51,12 @@
 //
 // # Kernels
 //
-// The default build uses portable Go kernels (8-way unrolled fp32 dot
-// products, 4-way int8×int16 group dot products for Q8_0). Built with
-// GOEXPERIMENT=simd on amd64, kernels from the experimental simd/archsimd
-// package run when the CPU has them: AVX2/FMA, or AVX-512 (16-wide fp32,
-// and 32 int8 values per multiply-add for Q8_0). Kernels reports which.
+// On amd64 CPUs with AVX2 and FMA the matrix kernels are assembly
+// (kernels_amd64.s: 8-wide fp32 multiply-adds, int8 weights sign-extended
+// and multiplied pairwise with int16 activations for Q8_0); elsewhere, or
+// built with -tags purego, portable Go kernels run (8-way unrolled fp32
+// dot products, 4-way int8×int16 group dot products). Kernels reports
+// which.
 // A batched step multiplies each weight row with up to four sequences
 // (and two rows) per pass; every sequence's sums keep the order they have
 // alone, so a sequence's output does not depend on its batch mates.
@@ -69,8 +70,8 @@
 // measured in the same run and efficiency = tok/s × bytes per step ÷
 // bandwidth:
 //
-//	GOEXPERIMENT=simd go test -run '^$' -bench Decode -benchtime 2x ./runners/local
-//	go test -run '^$' -bench Decode -benchtime 2x ./runners/local   # portable kernels
+//	go test -run '^$' -bench Decode -benchtime 2x ./runners/local
+//	go test -tags purego -run '^$' -bench Decode -benchtime 2x ./runners/local   # portable kernels
 //
 // A decode step allocates nothing; streaming allocates one TokenChunk per
 // token. Weights are memory-mapped: replacing or truncating a checkpoint

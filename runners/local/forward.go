@@ -45,6 +45,7 @@ type engine struct {
 	// The current matrix product.
 	mm     [3]mmTask
 	nmm    int
+	gated  bool // tasks 0 and 1 are w1 and w3: out0 = silu(out0) * out1, per row range
 	mmIn   []float32
 	mmCols int
 	mmNB   int
@@ -152,11 +153,11 @@ func (e *engine) step(nb int, toks, pos []int, caches []*kvCache, want []bool) {
 			e.mm[0].out[b] = e.hb[b*H : (b+1)*H]
 			e.mm[1].out[b] = e.hb2[b*H : (b+1)*H]
 		}
+		// w1 and w3 row by row, with the SwiGLU gate applied by the
+		// worker that computed the rows.
+		e.gated = true
 		e.matmul(2, e.xb, D)
-		for i, v := range e.hb[:nb*H] {
-			v *= 1 / (1 + float32(math.Exp(float64(-v))))
-			e.hb[i] = v * e.hb2[i]
-		}
+		e.gated = false
 		e.mm[0].w = &lw.w2
 		for b := 0; b < nb; b++ {
 			e.mm[0].out[b] = e.xb[b*D : (b+1)*D]
@@ -214,11 +215,32 @@ func (e *engine) matmul(k int, in []float32, cols int) {
 	for t := 0; t < k; t++ {
 		rows += e.mm[t].w.rows
 	}
+	if e.gated {
+		rows = e.mm[0].w.rows
+	}
 	e.pool.run(rows, 16, e.mmFn)
 }
 
-// mmRange computes rows [lo, hi) of the concatenated tasks.
+// mmRange computes rows [lo, hi) of the concatenated tasks; when gated,
+// rows [lo, hi) of tasks 0 and 1 and then the gate over them.
 func (e *engine) mmRange(lo, hi int) {
+	if e.gated {
+		for t := 0; t < 2; t++ {
+			if tk := &e.mm[t]; tk.w.quantized() {
+				e.rowsQ8(tk, lo, hi)
+			} else {
+				e.rowsF32(tk, lo, hi)
+			}
+		}
+		for b := 0; b < e.mmNB; b++ {
+			h, g := e.mm[0].out[b][lo:hi], e.mm[1].out[b][lo:hi]
+			for i, v := range h {
+				v *= 1 / (1 + float32(math.Exp(float64(-v))))
+				h[i] = v * g[i]
+			}
+		}
+		return
+	}
 	base := 0
 	for t := 0; t < e.nmm; t++ {
 		tk := &e.mm[t]

@@ -117,8 +117,9 @@ func (r *Runner) Close() error {
 	return inst.model.Close()
 }
 
-// Kernels names the matrix kernels this build uses: "generic" (portable
-// Go), or the archsimd AVX2/AVX-512 kernels of a GOEXPERIMENT=simd build.
+// Kernels names the matrix kernels this build uses: the AVX2/FMA assembly
+// kernels on amd64, or "generic" (portable Go: other architectures, CPUs
+// without AVX2/FMA, -tags purego builds).
 func Kernels() string { return kernelName }
 
 // Params returns the loaded model's hyperparameters.

@@ -5,3 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go test -race -count=1 -timeout 20m ./...
+# The portable kernels (other architectures, CPUs without AVX2/FMA).
+go test -tags purego -count=1 ./runners/local

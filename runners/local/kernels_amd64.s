@@ -1,3 +1,5 @@
+//go:build amd64 && !purego
+
 #include "textflag.h"
 
 // AVX2 + FMA kernels for amd64. Each processes a prefix whose length is a

@@ -152,6 +152,53 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
+// BenchmarkBatchGain measures what sharing decode steps buys: each
+// iteration decodes 128 tokens for one sequence alone and for 8 sequences
+// batched, alternately (so both see the same machine load), and reports
+// both rates and gain = batched tok/s ÷ single tok/s.
+//
+//	go test -run '^$' -bench BatchGain -benchtime 3x ./runners/local
+func BenchmarkBatchGain(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		p    Params
+		q8   bool
+	}{
+		{"15M-fp32", shape15M, false},
+		{"110M-fp32", shape110M, false},
+		{"110M-q8_0", shape110M, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			m := benchModel(b, tc.name[:strings.Index(tc.name, "-")], tc.p, tc.q8)
+			const nb = 8
+			e := newEngine(m, benchTokens, nb, runtime.NumCPU())
+			defer e.close()
+			caches := make([]*kvCache, nb)
+			for i := range caches {
+				caches[i] = e.newCache()
+			}
+			toks, pos, want := make([]int, nb), make([]int, nb), make([]bool, nb)
+			decode(e, caches, nb, toks, pos, want) // warm up
+			var single, batched time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				decode(e, caches, 1, toks, pos, want)
+				t1 := time.Now()
+				decode(e, caches, nb, toks, pos, want)
+				single += t1.Sub(t0)
+				batched += time.Since(t1)
+			}
+			b.StopTimer()
+			st := float64(b.N*benchTokens) / single.Seconds()
+			bt := float64(b.N*benchTokens*nb) / batched.Seconds()
+			b.ReportMetric(st, "single-tok/s")
+			b.ReportMetric(bt, "batch8-tok/s")
+			b.ReportMetric(bt/st, "gain")
+		})
+	}
+}
+
 // bwBuf is the buffer of the bandwidth probe: 512 MiB, far beyond the caches.
 var bwBuf = sync.OnceValue(func() []byte {
 	s := make([]byte, 512<<20)

@@ -277,17 +277,11 @@ func (e *engine) attnRange(lo, hi int) {
 		pos, c := e.pos[b], e.caches[b]
 		q := e.q[b*D+h*hs : b*D+(h+1)*hs]
 		att := e.att[it*e.ctx : it*e.ctx+pos+1]
-		kvo := (h / group) * hs
-		for t := range att {
-			at := loff + t*KV + kvo
-			att[t] = dot(q, c.k[at:at+hs]) / scale
-		}
+		kvo := loff + (h/group)*hs
+		attnScores(q, c.k[kvo:], KV, pos+1, hs, scale, att)
 		softmax(att)
 		out := e.xb[b*D+h*hs : b*D+(h+1)*hs]
 		clear(out)
-		for t, a := range att {
-			at := loff + t*KV + kvo
-			axpy(a, c.v[at:at+hs], out)
-		}
+		attnValues(att, c.v[kvo:], KV, pos+1, hs, out)
 	}
 }

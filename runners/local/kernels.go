@@ -120,3 +120,17 @@ func axpyGeneric(a float32, x, y []float32) {
 		y[i] += a * v
 	}
 }
+
+// attnScoresGeneric is attnScores with the build's dot product.
+func attnScoresGeneric(q, k []float32, stride, n, hs int, scale float32, out []float32) {
+	for t := 0; t < n; t++ {
+		out[t] = dot(q, k[t*stride:t*stride+hs]) / scale
+	}
+}
+
+// attnValuesGeneric is attnValues with the build's axpy.
+func attnValuesGeneric(a, v []float32, stride, n, hs int, out []float32) {
+	for t := 0; t < n; t++ {
+		axpy(a[t], v[t*stride:t*stride+hs], out)
+	}
+}

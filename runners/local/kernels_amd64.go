@@ -32,6 +32,18 @@ func dot24F32AVX2(w0, w1, x0, x1, x2, x3 *float32, n int, out *[8]float32)
 func axpyF32AVX2(a float32, x, y *float32, n int)
 
 //go:noescape
+func mv1F32AVX2(w *float32, rows, cols int, x, o *float32)
+
+//go:noescape
+func mv24F32AVX2(w *float32, rows, cols int, xs, outs *[maxBatchLimit]*float32, groups int)
+
+//go:noescape
+func attnScoresAVX2(q, k *float32, stride, n, hs int, scale float32, out *float32)
+
+//go:noescape
+func attnValuesAVX2(a, v *float32, stride, n, hs int, out *float32)
+
+//go:noescape
 func dotQ8AVX2(q *int8, ws *float32, xq *int16, xs *float32, n, gs int) float32
 
 //go:noescape
@@ -120,6 +132,38 @@ func matvecF32(w []float32, a, z, cols int, in []float32, nb int, out *[maxBatch
 		}
 		return
 	}
+	if a >= z || nb == 0 {
+		return
+	}
+	if cols > 0 && cols%8 == 0 {
+		// Whole row ranges in one call: pairs of rows with each group of
+		// four inputs, then the inputs left over row by row.
+		_ = w[z*cols-1]
+		_ = in[nb*cols-1]
+		for b := 0; b < nb; b++ {
+			_ = out[b][a:z]
+		}
+		g := nb / 4
+		pairs := (z - a) &^ 1
+		if g > 0 && pairs > 0 {
+			var xp, op [maxBatchLimit]*float32
+			for b := 0; b < 4*g; b++ {
+				xp[b], op[b] = &in[b*cols], &out[b][a]
+			}
+			mv24F32AVX2(&w[a*cols], pairs, cols, &xp, &op, g)
+			if r := z - 1; pairs < z-a {
+				for b := 0; b < 4*g; b++ {
+					mv1F32AVX2(&w[r*cols], 1, cols, &in[b*cols], &out[b][r])
+				}
+			}
+		} else {
+			g = 0
+		}
+		for b := 4 * g; b < nb; b++ {
+			mv1F32AVX2(&w[a*cols], z-a, cols, &in[b*cols], &out[b][a])
+		}
+		return
+	}
 	r := a
 	if nb >= 4 {
 		for ; r+2 <= z; r += 2 {
@@ -186,4 +230,24 @@ func matvecQ8(m *matrix, a, z int, xq []int16, xs []float32, nb int, out *[maxBa
 			out[b][r] = dotQ8AVX2(q, s, &xq[b*cols], &xs[b*ng], cols, gs)
 		}
 	}
+}
+
+// attnScores sets out[t] = q·k[t*stride:][:hs] / scale for t < n.
+func attnScores(q, k []float32, stride, n, hs int, scale float32, out []float32) {
+	if !useAVX2 || hs%8 != 0 || n == 0 {
+		attnScoresGeneric(q, k, stride, n, hs, scale, out)
+		return
+	}
+	_, _, _ = q[hs-1], k[(n-1)*stride+hs-1], out[n-1]
+	attnScoresAVX2(&q[0], &k[0], stride, n, hs, scale, &out[0])
+}
+
+// attnValues adds a[t]·v[t*stride:][:hs] to out for t < n, in order.
+func attnValues(a, v []float32, stride, n, hs int, out []float32) {
+	if !useAVX2 || hs%8 != 0 || n == 0 {
+		attnValuesGeneric(a, v, stride, n, hs, out)
+		return
+	}
+	_, _, _ = a[n-1], v[(n-1)*stride+hs-1], out[hs-1]
+	attnValuesAVX2(&a[0], &v[0], stride, n, hs, &out[0])
 }

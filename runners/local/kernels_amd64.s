@@ -274,3 +274,233 @@ q4inner:
 	MOVSS        X3, 12(DI)
 	VZEROUPPER
 	RET
+
+// func mv1F32AVX2(w *float32, rows, cols int, x, o *float32)
+// o[r] = w[r]·x for r < rows (w row-major, cols a positive multiple of 8).
+// (Four rows interleaved, four accumulator chains, measured slower: the
+// single-sequence decode is bound by the weight stream, not the chain.)
+TEXT ·mv1F32AVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ rows+8(FP), R13
+	MOVQ cols+16(FP), CX
+	MOVQ x+24(FP), DI
+	MOVQ o+32(FP), R12
+	SHLQ $2, CX
+
+mv1row:
+	CMPQ   R13, $0
+	JE     mv1done
+	VXORPS Y0, Y0, Y0
+	XORQ   AX, AX
+
+mv1loop:
+	VMOVUPS     (DI)(AX*1), Y4
+	VFMADD231PS (SI)(AX*1), Y4, Y0
+	ADDQ        $32, AX
+	CMPQ        AX, CX
+	JB          mv1loop
+	HSUM8(Y0, X0, X5)
+	MOVSS       X0, 0(R12)
+	ADDQ        CX, SI
+	ADDQ        $4, R12
+	DECQ        R13
+	JMP         mv1row
+
+mv1done:
+	VZEROUPPER
+	RET
+
+// func mv24F32AVX2(w *float32, rows, cols int, xs, outs *[maxBatchLimit]*float32, groups int)
+// For rows (even) rows of w from its start, two at a time, and each group
+// g < groups of four inputs xs[4g..4g+3]: outs[b][r] = w[r]·xs[b]. The rows
+// stay in L1 while every group passes over them.
+TEXT ·mv24F32AVX2(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ rows+8(FP), R13
+	MOVQ cols+16(FP), CX
+	SHLQ $2, CX
+	SHLQ $2, R13             // output bytes
+	XORQ BX, BX              // output byte offset of row r
+
+mv24row:
+	CMPQ BX, R13
+	JAE  mv24done
+	LEAQ (SI)(CX*1), DX      // row r+1
+	XORQ R12, R12            // byte offset of group g in xs, os
+
+mv24group:
+	MOVQ   xs+24(FP), DI
+	MOVQ   0(DI)(R12*1), R8
+	MOVQ   8(DI)(R12*1), R9
+	MOVQ   16(DI)(R12*1), R10
+	MOVQ   24(DI)(R12*1), R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   AX, AX
+
+mv24loop:
+	VMOVUPS     (SI)(AX*1), Y8
+	VMOVUPS     (DX)(AX*1), Y9
+	VMOVUPS     (R8)(AX*1), Y10
+	VFMADD231PS Y10, Y8, Y0
+	VFMADD231PS Y10, Y9, Y4
+	VMOVUPS     (R9)(AX*1), Y11
+	VFMADD231PS Y11, Y8, Y1
+	VFMADD231PS Y11, Y9, Y5
+	VMOVUPS     (R10)(AX*1), Y10
+	VFMADD231PS Y10, Y8, Y2
+	VFMADD231PS Y10, Y9, Y6
+	VMOVUPS     (R11)(AX*1), Y11
+	VFMADD231PS Y11, Y8, Y3
+	VFMADD231PS Y11, Y9, Y7
+	ADDQ        $32, AX
+	CMPQ        AX, CX
+	JB          mv24loop
+	MOVQ        outs+32(FP), DI
+	MOVQ        0(DI)(R12*1), R8
+	HSUM8(Y0, X0, X8)
+	MOVSS       X0, 0(R8)(BX*1)
+	HSUM8(Y4, X4, X8)
+	MOVSS       X4, 4(R8)(BX*1)
+	MOVQ        8(DI)(R12*1), R8
+	HSUM8(Y1, X1, X8)
+	MOVSS       X1, 0(R8)(BX*1)
+	HSUM8(Y5, X5, X8)
+	MOVSS       X5, 4(R8)(BX*1)
+	MOVQ        16(DI)(R12*1), R8
+	HSUM8(Y2, X2, X8)
+	MOVSS       X2, 0(R8)(BX*1)
+	HSUM8(Y6, X6, X8)
+	MOVSS       X6, 4(R8)(BX*1)
+	MOVQ        24(DI)(R12*1), R8
+	HSUM8(Y3, X3, X8)
+	MOVSS       X3, 0(R8)(BX*1)
+	HSUM8(Y7, X7, X8)
+	MOVSS       X7, 4(R8)(BX*1)
+	ADDQ        $32, R12
+	MOVQ        groups+40(FP), R8
+	SHLQ        $5, R8
+	CMPQ        R12, R8
+	JB          mv24group
+	LEAQ        (DX)(CX*1), SI
+	ADDQ        $8, BX
+	JMP         mv24row
+
+mv24done:
+	VZEROUPPER
+	RET
+
+// func attnScoresAVX2(q, k *float32, stride, n, hs int, scale float32, out *float32)
+// out[t] = (q·k[t*stride:][:hs]) / scale for t < n; hs a positive multiple
+// of 8, stride in floats.
+TEXT ·attnScoresAVX2(SB), NOSPLIT, $0-56
+	MOVQ   q+0(FP), DI
+	MOVQ   k+8(FP), SI
+	MOVQ   stride+16(FP), DX
+	MOVQ   n+24(FP), R13
+	MOVQ   hs+32(FP), CX
+	MOVSS  scale+40(FP), X7
+	MOVQ   out+48(FP), R12
+	SHLQ   $2, DX
+	SHLQ   $2, CX
+
+scoresrow:
+	CMPQ   R13, $0
+	JE     scoresdone
+	VXORPS Y0, Y0, Y0
+	XORQ   AX, AX
+
+scoresloop:
+	VMOVUPS     (DI)(AX*1), Y1
+	VFMADD231PS (SI)(AX*1), Y1, Y0
+	ADDQ        $32, AX
+	CMPQ        AX, CX
+	JB          scoresloop
+	HSUM8(Y0, X0, X1)
+	VDIVSS      X7, X0, X0
+	MOVSS       X0, 0(R12)
+	ADDQ        DX, SI
+	ADDQ        $4, R12
+	DECQ        R13
+	JMP         scoresrow
+
+scoresdone:
+	VZEROUPPER
+	RET
+
+// func attnValuesAVX2(a, v *float32, stride, n, hs int, out *float32)
+// out[i] += a[t]*v[t*stride+i] for t < n in order, i < hs (hs a positive
+// multiple of 8, stride in floats): each out value takes the same fused
+// multiply-adds as n axpy calls.
+TEXT ·attnValuesAVX2(SB), NOSPLIT, $0-48
+	MOVQ a+0(FP), R8
+	MOVQ v+8(FP), SI
+	MOVQ stride+16(FP), DX
+	MOVQ n+24(FP), R13
+	MOVQ hs+32(FP), CX
+	MOVQ out+40(FP), DI
+	SHLQ $2, DX
+	SHLQ $2, CX
+	XORQ BX, BX              // byte offset of the current chunk of out
+
+valueschunk4:
+	LEAQ    128(BX), AX
+	CMPQ    AX, CX
+	JA      valueschunk1
+	VMOVUPS 0(DI)(BX*1), Y0
+	VMOVUPS 32(DI)(BX*1), Y1
+	VMOVUPS 64(DI)(BX*1), Y2
+	VMOVUPS 96(DI)(BX*1), Y3
+	LEAQ    (SI)(BX*1), R9
+	XORQ    R10, R10
+
+values4loop:
+	CMPQ         R10, R13
+	JAE          values4store
+	VBROADCASTSS (R8)(R10*4), Y4
+	VFMADD231PS  0(R9), Y4, Y0
+	VFMADD231PS  32(R9), Y4, Y1
+	VFMADD231PS  64(R9), Y4, Y2
+	VFMADD231PS  96(R9), Y4, Y3
+	ADDQ         DX, R9
+	INCQ         R10
+	JMP          values4loop
+
+values4store:
+	VMOVUPS Y0, 0(DI)(BX*1)
+	VMOVUPS Y1, 32(DI)(BX*1)
+	VMOVUPS Y2, 64(DI)(BX*1)
+	VMOVUPS Y3, 96(DI)(BX*1)
+	ADDQ    $128, BX
+	JMP     valueschunk4
+
+valueschunk1:
+	CMPQ    BX, CX
+	JAE     valuesdone
+	VMOVUPS 0(DI)(BX*1), Y0
+	LEAQ    (SI)(BX*1), R9
+	XORQ    R10, R10
+
+values1loop:
+	CMPQ         R10, R13
+	JAE          values1store
+	VBROADCASTSS (R8)(R10*4), Y4
+	VFMADD231PS  0(R9), Y4, Y0
+	ADDQ         DX, R9
+	INCQ         R10
+	JMP          values1loop
+
+values1store:
+	VMOVUPS Y0, 0(DI)(BX*1)
+	ADDQ    $32, BX
+	JMP     valueschunk1
+
+valuesdone:
+	VZEROUPPER
+	RET

@@ -31,3 +31,11 @@ func matvecQ8(m *matrix, a, z int, xq []int16, xs []float32, nb int, out *[maxBa
 		}
 	}
 }
+
+func attnScores(q, k []float32, stride, n, hs int, scale float32, out []float32) {
+	attnScoresGeneric(q, k, stride, n, hs, scale, out)
+}
+
+func attnValues(a, v []float32, stride, n, hs int, out []float32) {
+	attnValuesGeneric(a, v, stride, n, hs, out)
+}

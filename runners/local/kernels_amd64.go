@@ -2,7 +2,11 @@
 
 package local
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 // useAVX2 selects the assembly kernels (kernels_amd64.s); without AVX2 and
 // FMA the portable ones run.
@@ -36,6 +40,13 @@ func mv1F32AVX2(w *float32, rows, cols int, x, o *float32)
 
 //go:noescape
 func mv24F32AVX2(w *float32, rows, cols int, xs, outs *[maxBatchLimit]*float32, groups int)
+
+//go:noescape
+func touchAVX2(p unsafe.Pointer, n int)
+
+// touchMinCols is the narrowest matrix whose rows a batched product pulls
+// into the cache before computing.
+const touchMinCols = 512
 
 //go:noescape
 func attnScoresAVX2(q, k *float32, stride, n, hs int, scale float32, out *float32)
@@ -143,12 +154,22 @@ func matvecF32(w []float32, a, z, cols int, in []float32, nb int, out *[maxBatch
 		for b := 0; b < nb; b++ {
 			_ = out[b][a:z]
 		}
-		g := nb / 4
 		pairs := (z - a) &^ 1
+		// A batched product computes more per weight byte than a core can
+		// overlap with streaming the bytes from memory: first pull the
+		// rows into the cache at full streaming speed, then compute from
+		// there. (Measured: +20–25% for the 110M shape's 3–8 KB rows; a
+		// loss for the 15M shape's 1 KB rows, where it is skipped.)
+		if nb >= 4 && cols >= touchMinCols {
+			if n := ((z - a) * cols * 4) &^ 255; n > 0 {
+				touchAVX2(unsafe.Pointer(&w[a*cols]), n)
+			}
+		}
+		g := nb / 4
 		if g > 0 && pairs > 0 {
 			var xp, op [maxBatchLimit]*float32
-			for b := 0; b < 4*g; b++ {
-				xp[b], op[b] = &in[b*cols], &out[b][a]
+			for k := 0; k < 4*g; k++ {
+				xp[k], op[k] = &in[k*cols], &out[k][a]
 			}
 			mv24F32AVX2(&w[a*cols], pairs, cols, &xp, &op, g)
 			if r := z - 1; pairs < z-a {

@@ -29,32 +29,52 @@ func TestKernelsMatchReference(t *testing.T) {
 		}
 		return
 	}
+	lengths := []int{}
 	for n := 0; n <= 70; n++ {
-		w0, w1 := vec(n), vec(n)
-		xs := [][]float32{vec(n), vec(n), vec(n), vec(n), vec(n)}
-		for _, x := range xs {
+		lengths = append(lengths, n)
+	}
+	lengths = append(lengths, 512, 520, 776)
+	const maxB = 13
+	for _, n := range lengths {
+		w0, w1, w2 := vec(n), vec(n), vec(n)
+		xs := make([][]float32, maxB)
+		for i := range xs {
+			xs[i] = vec(n)
+		}
+		for _, x := range xs[:5] {
 			got := dot(w0, x)
 			want, abs := ref(w0, x)
 			if d := math.Abs(float64(got) - want); d > 1e-5*abs+1e-6 {
 				t.Fatalf("n=%d: dot = %v, want %v (|Σ|w·x|| %v)", n, got, want, abs)
 			}
 		}
-		// The same products through the batched matrix kernel.
-		w := append(append([]float32(nil), w0...), w1...)
-		in := make([]float32, 0, 5*n)
+		// The same products through the batched matrix kernels (three
+		// rows: pairs and a last row; 1 to 13 inputs: groups of eight and
+		// four and the rest), for every row range.
+		rows := [][]float32{w0, w1, w2}
+		w := append(append(append([]float32(nil), w0...), w1...), w2...)
+		in := make([]float32, 0, maxB*n)
 		for _, x := range xs {
 			in = append(in, x...)
 		}
-		for nb := 1; nb <= 5; nb++ {
-			var out [maxBatchLimit][]float32
-			for b := 0; b < nb; b++ {
-				out[b] = make([]float32, 2)
-			}
-			matvecF32(w, 0, 2, n, in, nb, &out)
-			for b := 0; b < nb; b++ {
-				for row, wr := range [][]float32{w0, w1} {
-					if alone := dot(wr, xs[b]); out[b][row] != alone {
-						t.Fatalf("n=%d nb=%d: row %d input %d = %v batched, %v alone", n, nb, row, b, out[b][row], alone)
+		for nb := 1; nb <= maxB; nb++ {
+			for a := 0; a < 3; a++ {
+				for z := a + 1; z <= 3; z++ {
+					var out [maxBatchLimit][]float32
+					for b := 0; b < nb; b++ {
+						out[b] = make([]float32, 3)
+					}
+					matvecF32(w, a, z, n, in, nb, &out)
+					for b := 0; b < nb; b++ {
+						for row := 0; row < 3; row++ {
+							alone := float32(0)
+							if row >= a && row < z {
+								alone = dot(rows[row], xs[b])
+							}
+							if out[b][row] != alone {
+								t.Fatalf("n=%d nb=%d rows [%d,%d): row %d input %d = %v batched, %v alone", n, nb, a, z, row, b, out[b][row], alone)
+							}
+						}
 					}
 				}
 			}

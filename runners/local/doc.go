@@ -57,9 +57,12 @@
 // built with -tags purego, portable Go kernels run (8-way unrolled fp32
 // dot products, 4-way int8×int16 group dot products). Kernels reports
 // which.
-// A batched step multiplies each weight row with up to four sequences
-// (and two rows) per pass; every sequence's sums keep the order they have
-// alone, so a sequence's output does not depend on its batch mates.
+// A batched step multiplies each pair of weight rows with every group of
+// four sequences while the rows are in L1 (wide rows are first read into
+// the cache at streaming speed: a core here streams only ~8 GB/s while it
+// also runs the multiply-adds); every sequence's sums keep the order they
+// have alone, so a sequence's output does not depend on its batch mates.
+// The SwiGLU gate is applied by the worker that computed the rows.
 // Q8_0 checkpoints quantize activations per group, as llama2.c's runq.c.
 //
 // # Performance
@@ -72,6 +75,12 @@
 //
 //	go test -run '^$' -bench Decode -benchtime 2x ./runners/local
 //	go test -tags purego -run '^$' -bench Decode -benchtime 2x ./runners/local   # portable kernels
+//
+// BenchmarkBatchGain decodes one sequence and eight batched alternately
+// and reports gain = batched tok/s ÷ single tok/s (the machine's memory
+// bandwidth drifts between runs, which moves the single-sequence rate):
+//
+//	go test -run '^$' -bench BatchGain -benchtime 4x ./runners/local
 //
 // A decode step allocates nothing; streaming allocates one TokenChunk per
 // token. Weights are memory-mapped: replacing or truncating a checkpoint

@@ -149,3 +149,46 @@ func TestQ8KernelsMatchReference(t *testing.T) {
 		}
 	}
 }
+
+// TestAttentionKernels checks the attention score and value kernels
+// against the build's dot and axpy, bit for bit (head sizes with and
+// without a vector tail, one to nine positions).
+func TestAttentionKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	vec := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	for _, hs := range []int{8, 12, 16, 48, 64, 72} {
+		stride := 3*hs + 8
+		for n := 1; n <= 9; n++ {
+			q, k, v := vec(hs), vec((n-1)*stride+hs), vec((n-1)*stride+hs)
+			scale := float32(math.Sqrt(float64(hs)))
+			got, want := make([]float32, n), make([]float32, n)
+			attnScores(q, k, stride, n, hs, scale, got)
+			for i := range want {
+				want[i] = dot(q, k[i*stride:i*stride+hs]) / scale
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("hs=%d n=%d: score %d = %v, want %v", hs, n, i, got[i], want[i])
+				}
+			}
+			a := vec(n)
+			out, ref := vec(hs), make([]float32, hs)
+			copy(ref, out)
+			attnValues(a, v, stride, n, hs, out)
+			for i := 0; i < n; i++ {
+				axpy(a[i], v[i*stride:i*stride+hs], ref)
+			}
+			for i := range out {
+				if out[i] != ref[i] {
+					t.Fatalf("hs=%d n=%d: value %d = %v, want %v", hs, n, i, out[i], ref[i])
+				}
+			}
+		}
+	}
+}

@@ -152,7 +152,7 @@ func matvecF32(w []float32, a, z, cols int, in []float32, nb int, out *[maxBatch
 		_ = w[z*cols-1]
 		_ = in[nb*cols-1]
 		for b := 0; b < nb; b++ {
-			_ = out[b][a:z]
+			_ = out[b][z-1] // the kernels write out[b][a:z]
 		}
 		pairs := (z - a) &^ 1
 		// A batched product computes more per weight byte than a core can

@@ -27,12 +27,6 @@ var kernelName = func() string {
 func dotF32AVX2(w, x *float32, n int) float32
 
 //go:noescape
-func dot4F32AVX2(w, x0, x1, x2, x3 *float32, n int, out *[4]float32)
-
-//go:noescape
-func dot24F32AVX2(w0, w1, x0, x1, x2, x3 *float32, n int, out *[8]float32)
-
-//go:noescape
 func axpyF32AVX2(a float32, x, y *float32, n int)
 
 //go:noescape
@@ -104,41 +98,16 @@ func axpy(a float32, x, y []float32) {
 	}
 }
 
-// dot4AVX2 is dot1AVX2 of one row with four vectors, loading the row once.
-func dot4AVX2(w, x0, x1, x2, x3 []float32) (float32, float32, float32, float32) {
-	n := len(w)
-	x0, x1, x2, x3 = x0[:n], x1[:n], x2[:n], x3[:n]
-	m := n &^ 7
-	var o [4]float32
-	if m > 0 {
-		dot4F32AVX2(&w[0], &x0[0], &x1[0], &x2[0], &x3[0], m, &o)
-	}
-	return dotTail(w, x0, m, o[0]), dotTail(w, x1, m, o[1]), dotTail(w, x2, m, o[2]), dotTail(w, x3, m, o[3])
-}
-
-// dot24AVX2 is dot4AVX2 for two rows at once: each input load serves two
-// rows, halving the input traffic (the inputs of a batch outgrow L1).
-func dot24AVX2(w0, w1, x0, x1, x2, x3 []float32) (r0, r1 [4]float32) {
-	n := len(w0)
-	w1, x0, x1, x2, x3 = w1[:n], x0[:n], x1[:n], x2[:n], x3[:n]
-	m := n &^ 7
-	var o [8]float32
-	if m > 0 {
-		dot24F32AVX2(&w0[0], &w1[0], &x0[0], &x1[0], &x2[0], &x3[0], m, &o)
-	}
-	r0 = [4]float32{dotTail(w0, x0, m, o[0]), dotTail(w0, x1, m, o[1]), dotTail(w0, x2, m, o[2]), dotTail(w0, x3, m, o[3])}
-	r1 = [4]float32{dotTail(w1, x0, m, o[4]), dotTail(w1, x1, m, o[5]), dotTail(w1, x2, m, o[6]), dotTail(w1, x3, m, o[7])}
-	return
-}
-
 // matvecF32 computes out[b][r] = w[r]·in[b] for rows [a, z) and nb inputs,
 // four inputs (and two rows) per pass over cache-resident data.
 func matvecF32(w []float32, a, z, cols int, in []float32, nb int, out *[maxBatchLimit][]float32) {
-	if !useAVX2 {
+	if !useAVX2 || cols == 0 || cols%8 != 0 {
+		// Portable kernels, or rows whose length is not a multiple of 8
+		// (no stories shape has them): the same sums one product at a time.
 		for r := a; r < z; r++ {
 			row := w[r*cols : (r+1)*cols]
 			for b := 0; b < nb; b++ {
-				out[b][r] = dotGeneric(row, in[b*cols:(b+1)*cols])
+				out[b][r] = dot(row, in[b*cols:(b+1)*cols])
 			}
 		}
 		return
@@ -146,72 +115,41 @@ func matvecF32(w []float32, a, z, cols int, in []float32, nb int, out *[maxBatch
 	if a >= z || nb == 0 {
 		return
 	}
-	if cols > 0 && cols%8 == 0 {
-		// Whole row ranges in one call: pairs of rows with each group of
-		// four inputs, then the inputs left over row by row.
-		_ = w[z*cols-1]
-		_ = in[nb*cols-1]
-		for b := 0; b < nb; b++ {
-			_ = out[b][z-1] // the kernels write out[b][a:z]
-		}
-		pairs := (z - a) &^ 1
-		// A batched product computes more per weight byte than a core can
-		// overlap with streaming the bytes from memory: first pull the
-		// rows into the cache at full streaming speed, then compute from
-		// there. (Measured: +20–25% for the 110M shape's 3–8 KB rows; a
-		// loss for the 15M shape's 1 KB rows, where it is skipped.)
-		if nb >= 4 && cols >= touchMinCols {
-			if n := ((z - a) * cols * 4) &^ 255; n > 0 {
-				touchAVX2(unsafe.Pointer(&w[a*cols]), n)
-			}
-		}
-		g := nb / 4
-		if g > 0 && pairs > 0 {
-			var xp, op [maxBatchLimit]*float32
-			for k := 0; k < 4*g; k++ {
-				xp[k], op[k] = &in[k*cols], &out[k][a]
-			}
-			mv24F32AVX2(&w[a*cols], pairs, cols, &xp, &op, g)
-			if r := z - 1; pairs < z-a {
-				for b := 0; b < 4*g; b++ {
-					mv1F32AVX2(&w[r*cols], 1, cols, &in[b*cols], &out[b][r])
-				}
-			}
-		} else {
-			g = 0
-		}
-		for b := 4 * g; b < nb; b++ {
-			mv1F32AVX2(&w[a*cols], z-a, cols, &in[b*cols], &out[b][a])
-		}
-		return
+	// Whole row ranges in one call: pairs of rows with each group of four
+	// inputs, then the inputs left over row by row.
+	_ = w[z*cols-1]
+	_ = in[nb*cols-1]
+	for b := 0; b < nb; b++ {
+		_ = out[b][z-1] // the kernels write out[b][a:z]
 	}
-	r := a
-	if nb >= 4 {
-		for ; r+2 <= z; r += 2 {
-			row0, row1 := w[r*cols:(r+1)*cols], w[(r+1)*cols:(r+2)*cols]
-			b := 0
-			for ; b+4 <= nb; b += 4 {
-				o0, o1 := dot24AVX2(row0, row1,
-					in[b*cols:(b+1)*cols], in[(b+1)*cols:(b+2)*cols], in[(b+2)*cols:(b+3)*cols], in[(b+3)*cols:(b+4)*cols])
-				out[b][r], out[b+1][r], out[b+2][r], out[b+3][r] = o0[0], o0[1], o0[2], o0[3]
-				out[b][r+1], out[b+1][r+1], out[b+2][r+1], out[b+3][r+1] = o1[0], o1[1], o1[2], o1[3]
-			}
-			for ; b < nb; b++ {
-				out[b][r] = dot1AVX2(row0, in[b*cols:(b+1)*cols])
-				out[b][r+1] = dot1AVX2(row1, in[b*cols:(b+1)*cols])
+	// A batched product computes more per weight byte than a core can
+	// overlap with streaming the bytes from memory: first pull the rows
+	// into the cache at full streaming speed, then compute from there.
+	// (Measured: +20–25% for the 110M shape's 3–8 KB rows; a loss for the
+	// 15M shape's 1 KB rows, where it is skipped.)
+	if nb >= 4 && cols >= touchMinCols {
+		if n := ((z - a) * cols * 4) &^ 255; n > 0 {
+			touchAVX2(unsafe.Pointer(&w[a*cols]), n)
+		}
+	}
+	g, pairs := nb/4, (z-a)&^1
+	if pairs == 0 {
+		g = 0
+	}
+	if g > 0 {
+		var xp, op [maxBatchLimit]*float32
+		for k := 0; k < 4*g; k++ {
+			xp[k], op[k] = &in[k*cols], &out[k][a]
+		}
+		mv24F32AVX2(&w[a*cols], pairs, cols, &xp, &op, g)
+		if r := z - 1; pairs < z-a {
+			for b := 0; b < 4*g; b++ {
+				mv1F32AVX2(&w[r*cols], 1, cols, &in[b*cols], &out[b][r])
 			}
 		}
 	}
-	for ; r < z; r++ {
-		row := w[r*cols : (r+1)*cols]
-		b := 0
-		for ; b+4 <= nb; b += 4 {
-			out[b][r], out[b+1][r], out[b+2][r], out[b+3][r] = dot4AVX2(row,
-				in[b*cols:(b+1)*cols], in[(b+1)*cols:(b+2)*cols], in[(b+2)*cols:(b+3)*cols], in[(b+3)*cols:(b+4)*cols])
-		}
-		for ; b < nb; b++ {
-			out[b][r] = dot1AVX2(row, in[b*cols:(b+1)*cols])
-		}
+	for b := 4 * g; b < nb; b++ {
+		mv1F32AVX2(&w[a*cols], z-a, cols, &in[b*cols], &out[b][a])
 	}
 }
 

@@ -56,16 +56,15 @@ func dotQ8Generic(q []int8, ws []float32, xq []int16, xs []float32, gs int) floa
 
 // quantizeQ8 quantizes x into groups of gs values in the int8 range (held
 // as int16 for the kernels) with a scale each (max |x| / 127), as
-// llama2.c's runq.c does for activations.
-func quantizeQ8(x []float32, q []int16, s []float32, gs int) {
+// llama2.c's runq.c does for activations; q8, when not nil, receives the
+// same values as int8. Rounding is half away from zero (math.Round),
+// without its branches: t ± 0.5 is exact in float64 for a float32 t.
+func quantizeQ8(x []float32, q []int16, q8 []int8, s []float32, gs int) {
 	for g, j := 0, 0; j < len(x); g, j = g+1, j+gs {
-		grp := x[j : j+gs]
+		grp := x[j : j+gs : j+gs]
 		var wmax float32
 		for _, v := range grp {
-			if v < 0 {
-				v = -v
-			}
-			wmax = max(wmax, v)
+			wmax = max(wmax, float32(math.Abs(float64(v))))
 		}
 		scale := wmax / 127
 		s[g] = scale
@@ -73,8 +72,16 @@ func quantizeQ8(x []float32, q []int16, s []float32, gs int) {
 		if scale != 0 {
 			inv = 1 / scale
 		}
+		qg := q[j : j+gs : j+gs]
 		for k, v := range grp {
-			q[j+k] = int16(math.Round(float64(v * inv)))
+			t := float64(v * inv)
+			qg[k] = int16(t + math.Copysign(0.5, t))
+		}
+		if q8 != nil {
+			q8g := q8[j : j+gs : j+gs]
+			for k, v := range qg {
+				q8g[k] = int8(v)
+			}
 		}
 	}
 }

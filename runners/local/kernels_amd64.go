@@ -12,8 +12,18 @@ import (
 // FMA the portable ones run.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// useVNNI selects the Q8_0 kernels with AVX-512 VNNI's byte dot products
+// (on 256-bit registers).
+var useVNNI = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
+
+// int8Activations reports whether matvecQ8 wants its inputs as int8 too.
+func int8Activations() bool { return useVNNI }
+
 // kernelName names the kernels this build uses.
 var kernelName = func() string {
+	if useVNNI {
+		return "avx2-fma, avx512-vnni q8_0 (amd64 assembly)"
+	}
 	if useAVX2 {
 		return "avx2-fma (amd64 assembly)"
 	}
@@ -53,6 +63,12 @@ func dotQ8AVX2(q *int8, ws *float32, xq *int16, xs *float32, n, gs int) float32
 
 //go:noescape
 func dotQ8x4AVX2(q *int8, ws *float32, xq *int16, xs *float32, n, gs, ng int, out *[4]float32)
+
+//go:noescape
+func dotQ8VNNI(q *int8, ws *float32, x8 *int8, xs *float32, n, gs int) float32
+
+//go:noescape
+func dotQ8x4VNNI(q *int8, ws *float32, x8 *int8, xs *float32, n, gs, ng int, out *[4]float32)
 
 // The fp32 kernels give every input vector the same accumulation order
 // (one 8-wide accumulator over 8-value steps, then the scalar tail)
@@ -158,7 +174,7 @@ func matvecF32(w []float32, a, z, cols int, in []float32, nb int, out *[maxBatch
 // pairwise into exact int32 lanes for every input; per group the lanes are
 // converted and scaled into a float accumulator (group order, as the
 // generic kernel).
-func matvecQ8(m *matrix, a, z int, xq []int16, xs []float32, nb int, out *[maxBatchLimit][]float32) {
+func matvecQ8(m *matrix, a, z int, xq []int16, x8 []int8, xs []float32, nb int, out *[maxBatchLimit][]float32) {
 	cols, gs := m.cols, m.gs
 	ng := cols / gs
 	if !useAVX2 || gs%32 != 0 {
@@ -178,6 +194,21 @@ func matvecQ8(m *matrix, a, z int, xq []int16, xs []float32, nb int, out *[maxBa
 	_, _ = m.q[z*cols-1], m.s[z*ng-1]
 	_, _ = xq[nb*cols-1], xs[nb*ng-1]
 	var o [4]float32
+	if useVNNI && x8 != nil {
+		_ = x8[nb*cols-1]
+		for r := a; r < z; r++ {
+			q, s := &m.q[r*cols], &m.s[r*ng]
+			b := 0
+			for ; b+4 <= nb; b += 4 {
+				dotQ8x4VNNI(q, s, &x8[b*cols], &xs[b*ng], cols, gs, ng, &o)
+				out[b][r], out[b+1][r], out[b+2][r], out[b+3][r] = o[0], o[1], o[2], o[3]
+			}
+			for ; b < nb; b++ {
+				out[b][r] = dotQ8VNNI(q, s, &x8[b*cols], &xs[b*ng], cols, gs)
+			}
+		}
+		return
+	}
 	for r := a; r < z; r++ {
 		q, s := &m.q[r*cols], &m.s[r*ng]
 		b := 0

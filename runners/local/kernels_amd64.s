@@ -473,3 +473,126 @@ touchloop:
 	JB      touchloop
 	VZEROUPPER
 	RET
+
+// The AVX-512 VNNI Q8_0 kernels (256-bit, EVEX-encoded VPDPBUSD on Y0-Y15):
+// activations as int8 (x8). Per 32 values the weights' magnitudes multiply
+// the activations carrying the weights' signs, four products per int32
+// lane (|w| ≤ 127, so the unsigned operand is exact); per group the lanes
+// are converted and scaled as in the AVX2 kernels.
+
+// func dotQ8VNNI(q *int8, ws *float32, x8 *int8, xs *float32, n, gs int) float32
+TEXT ·dotQ8VNNI(SB), NOSPLIT, $0-52
+	MOVQ q+0(FP), SI
+	MOVQ ws+8(FP), BX
+	MOVQ x8+16(FP), DI
+	MOVQ xs+24(FP), DX
+	MOVQ n+32(FP), CX
+	MOVQ gs+40(FP), R8
+	XORQ AX, AX
+	VXORPS Y5, Y5, Y5
+
+v1group:
+	LEAQ  (AX)(R8*1), R9
+	VPXOR Y3, Y3, Y3
+
+v1inner:
+	VMOVDQU  (SI)(AX*1), Y1
+	VPABSB   Y1, Y2
+	VMOVDQU  (DI)(AX*1), Y4
+	VPSIGNB  Y1, Y4, Y4
+	VPDPBUSD Y4, Y2, Y3
+	ADDQ     $32, AX
+	CMPQ     AX, R9
+	JB       v1inner
+	VCVTDQ2PS    Y3, Y3
+	VMOVSS       (BX), X4
+	VMULSS       (DX), X4, X4
+	VBROADCASTSS X4, Y4
+	VFMADD231PS  Y4, Y3, Y5
+	ADDQ         $4, BX
+	ADDQ         $4, DX
+	CMPQ         AX, CX
+	JB           v1group
+	HSUM8(Y5, X5, X6)
+	VZEROUPPER
+	MOVSS        X5, ret+48(FP)
+	RET
+
+// func dotQ8x4VNNI(q *int8, ws *float32, x8 *int8, xs *float32, n, gs, ng int, out *[4]float32)
+// Four inputs back to back: x8 holds n values each, xs ng = n/gs scales each.
+TEXT ·dotQ8x4VNNI(SB), NOSPLIT, $0-64
+	MOVQ q+0(FP), SI
+	MOVQ ws+8(FP), BX
+	MOVQ x8+16(FP), DI
+	MOVQ xs+24(FP), DX
+	MOVQ n+32(FP), CX
+	MOVQ gs+40(FP), R8
+	LEAQ (DI)(CX*1), R10
+	LEAQ (R10)(CX*1), R11
+	LEAQ (R11)(CX*1), R12
+	MOVQ ng+48(FP), R13
+	SHLQ $2, R13        // bytes between the inputs' scales
+	XORQ AX, AX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+v4group:
+	LEAQ  (AX)(R8*1), R9
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+
+v4inner:
+	VMOVDQU  (SI)(AX*1), Y8
+	VPABSB   Y8, Y9
+	VMOVDQU  (DI)(AX*1), Y10
+	VPSIGNB  Y8, Y10, Y10
+	VPDPBUSD Y10, Y9, Y4
+	VMOVDQU  (R10)(AX*1), Y11
+	VPSIGNB  Y8, Y11, Y11
+	VPDPBUSD Y11, Y9, Y5
+	VMOVDQU  (R11)(AX*1), Y10
+	VPSIGNB  Y8, Y10, Y10
+	VPDPBUSD Y10, Y9, Y6
+	VMOVDQU  (R12)(AX*1), Y11
+	VPSIGNB  Y8, Y11, Y11
+	VPDPBUSD Y11, Y9, Y7
+	ADDQ     $32, AX
+	CMPQ     AX, R9
+	JB       v4inner
+	VMOVSS       (BX), X8
+	VCVTDQ2PS    Y4, Y4
+	VMULSS       (DX), X8, X9
+	VBROADCASTSS X9, Y9
+	VFMADD231PS  Y9, Y4, Y0
+	VCVTDQ2PS    Y5, Y5
+	VMULSS       (DX)(R13*1), X8, X9
+	VBROADCASTSS X9, Y9
+	VFMADD231PS  Y9, Y5, Y1
+	VCVTDQ2PS    Y6, Y6
+	VMULSS       (DX)(R13*2), X8, X9
+	VBROADCASTSS X9, Y9
+	VFMADD231PS  Y9, Y6, Y2
+	LEAQ         (R13)(R13*2), R9
+	VCVTDQ2PS    Y7, Y7
+	VMULSS       (DX)(R9*1), X8, X9
+	VBROADCASTSS X9, Y9
+	VFMADD231PS  Y9, Y7, Y3
+	ADDQ         $4, BX
+	ADDQ         $4, DX
+	CMPQ         AX, CX
+	JB           v4group
+	MOVQ         out+56(FP), DI
+	HSUM8(Y0, X0, X8)
+	MOVSS        X0, 0(DI)
+	HSUM8(Y1, X1, X8)
+	MOVSS        X1, 4(DI)
+	HSUM8(Y2, X2, X8)
+	MOVSS        X2, 8(DI)
+	HSUM8(Y3, X3, X8)
+	MOVSS        X3, 12(DI)
+	VZEROUPPER
+	RET

@@ -19,8 +19,12 @@ func matvecF32(w []float32, a, z, cols int, in []float32, nb int, out *[maxBatch
 	}
 }
 
-// matvecQ8 is matvecF32 for a group-quantized matrix and quantized inputs.
-func matvecQ8(m *matrix, a, z int, xq []int16, xs []float32, nb int, out *[maxBatchLimit][]float32) {
+// int8Activations reports whether matvecQ8 wants its inputs as int8 too.
+func int8Activations() bool { return false }
+
+// matvecQ8 is matvecF32 for a group-quantized matrix and quantized inputs
+// (the int8 copy is unused).
+func matvecQ8(m *matrix, a, z int, xq []int16, _ []int8, xs []float32, nb int, out *[maxBatchLimit][]float32) {
 	cols, gs := m.cols, m.gs
 	ng := cols / gs
 	for r := a; r < z; r++ {

@@ -94,9 +94,10 @@ func TestKernelsMatchReference(t *testing.T) {
 	}
 }
 
-// TestQ8KernelsMatchReference checks the Q8_0 matrix kernel (group sizes
-// 32 and 64, one to six inputs) against float64 sums of the dequantized
-// products, and batched against alone bit for bit.
+// TestQ8KernelsMatchReference checks the Q8_0 matrix kernels (group sizes
+// 32 and 64, one to six inputs, with and without the int8 activations the
+// VNNI kernels take) against float64 sums of the dequantized products, and
+// batched against alone bit for bit.
 func TestQ8KernelsMatchReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, gs := range []int{32, 64} {
@@ -114,35 +115,42 @@ func TestQ8KernelsMatchReference(t *testing.T) {
 			for i := range x {
 				x[i] = float32(r.NormFloat64())
 			}
-			xq, xs := make([]int16, maxB*cols), make([]float32, maxB*ng)
-			quantizeQ8(x, xq, xs, gs)
-			var alone [maxB][]float32
-			for nb := 1; nb <= maxB; nb++ {
-				var out [maxBatchLimit][]float32
-				for b := 0; b < nb; b++ {
-					out[b] = make([]float32, rows)
+			xq, x8, xs := make([]int16, maxB*cols), make([]int8, maxB*cols), make([]float32, maxB*ng)
+			quantizeQ8(x, xq, x8, xs, gs)
+			for i := range xq {
+				if int16(x8[i]) != xq[i] {
+					t.Fatalf("int8 activation %d = %d, int16 %d", i, x8[i], xq[i])
 				}
-				matvecQ8(m, 0, rows, xq, xs, nb, &out)
-				for b := 0; b < nb; b++ {
+			}
+			for _, in8 := range [][]int8{nil, x8} {
+				var alone [maxB][]float32
+				for nb := 1; nb <= maxB; nb++ {
+					var out [maxBatchLimit][]float32
+					for b := 0; b < nb; b++ {
+						out[b] = make([]float32, rows)
+					}
+					matvecQ8(m, 0, rows, xq, in8, xs, nb, &out)
+					for b := 0; b < nb; b++ {
+						for row := 0; row < rows; row++ {
+							var want, abs float64
+							for i := 0; i < cols; i++ {
+								p := float64(m.q[row*cols+i]) * float64(m.s[row*ng+i/gs]) * float64(xq[b*cols+i]) * float64(xs[b*ng+i/gs])
+								want += p
+								abs += math.Abs(p)
+							}
+							if d := math.Abs(float64(out[b][row]) - want); d > 1e-5*abs+1e-6 {
+								t.Fatalf("gs=%d cols=%d nb=%d: out[%d][%d] = %v, want %v", gs, cols, nb, b, row, out[b][row], want)
+							}
+						}
+						if nb == 1 {
+							alone[0] = append([]float32(nil), out[0]...)
+						}
+					}
+					// Input 0 computed with nb-1 others matches it alone.
 					for row := 0; row < rows; row++ {
-						var want, abs float64
-						for i := 0; i < cols; i++ {
-							p := float64(m.q[row*cols+i]) * float64(m.s[row*ng+i/gs]) * float64(xq[b*cols+i]) * float64(xs[b*ng+i/gs])
-							want += p
-							abs += math.Abs(p)
+						if out[0][row] != alone[0][row] {
+							t.Fatalf("gs=%d cols=%d nb=%d int8=%v: row %d = %v batched, %v alone", gs, cols, nb, in8 != nil, row, out[0][row], alone[0][row])
 						}
-						if d := math.Abs(float64(out[b][row]) - want); d > 1e-5*abs+1e-6 {
-							t.Fatalf("gs=%d cols=%d nb=%d: out[%d][%d] = %v, want %v", gs, cols, nb, b, row, out[b][row], want)
-						}
-					}
-					if nb == 1 {
-						alone[0] = append([]float32(nil), out[0]...)
-					}
-				}
-				// Input 0 computed with nb-1 others matches it alone.
-				for row := 0; row < rows; row++ {
-					if out[0][row] != alone[0][row] {
-						t.Fatalf("gs=%d cols=%d nb=%d: row %d = %v batched, %v alone", gs, cols, nb, row, out[0][row], alone[0][row])
 					}
 				}
 			}
@@ -189,6 +197,44 @@ func TestAttentionKernels(t *testing.T) {
 					t.Fatalf("hs=%d n=%d: value %d = %v, want %v", hs, n, i, out[i], ref[i])
 				}
 			}
+		}
+	}
+}
+
+// TestQuantizeQ8Rounding: the branch-free rounding equals math.Round on
+// values at and around every half step of the int8 range, and on random
+// activations.
+func TestQuantizeQ8Rounding(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const gs = 32
+	// Each group leads with 127, so its scale is 1 and the half steps
+	// reach the rounding as they are.
+	var vals []float32
+	for k := -126; k <= 125; k++ {
+		h := float32(k) + 0.5
+		vals = append(vals, h, math.Nextafter32(h, 0), math.Nextafter32(h, 200), float32(k))
+	}
+	var x []float32
+	for i, v := range vals {
+		if i%(gs-1) == 0 {
+			x = append(x, 127)
+		}
+		x = append(x, v)
+	}
+	for len(x)%gs != 0 || len(x) < 4096 {
+		x = append(x, float32(r.NormFloat64()))
+	}
+	q, q8, s := make([]int16, len(x)), make([]int8, len(x)), make([]float32, len(x)/gs)
+	quantizeQ8(x, q, q8, s, gs)
+	for i, v := range x {
+		g := i / gs
+		inv := float32(0)
+		if s[g] != 0 {
+			inv = 1 / s[g]
+		}
+		want := int16(math.Round(float64(v * inv)))
+		if q[i] != want || int16(q8[i]) != want {
+			t.Fatalf("x[%d] = %v (scale %v): q = %d, q8 = %d, want %d", i, v, s[g], q[i], q8[i], want)
 		}
 	}
 }

@@ -48,9 +48,14 @@ func mv24F32AVX2(w *float32, rows, cols int, xs, outs *[maxBatchLimit]*float32, 
 //go:noescape
 func touchAVX2(p unsafe.Pointer, n int)
 
-// touchMinCols is the narrowest matrix whose rows a batched product pulls
-// into the cache before computing.
-const touchMinCols = 512
+// touchMinCols is the narrowest matrix whose rows a batched fp32 product
+// pulls into the cache before computing, touchBlock the bytes pulled at a
+// time (measured for 110M: 16 KB 300 tok/s, 32 KB 346, 64 KB 357, 128 KB
+// 352, 256 KB 349, a whole pool chunk ~300, none 240).
+const (
+	touchMinCols = 512
+	touchBlock   = 64 << 10
+)
 
 //go:noescape
 func attnScoresAVX2(q, k *float32, stride, n, hs int, scale float32, out *float32)
@@ -131,23 +136,32 @@ func matvecF32(w []float32, a, z, cols int, in []float32, nb int, out *[maxBatch
 	if a >= z || nb == 0 {
 		return
 	}
-	// Whole row ranges in one call: pairs of rows with each group of four
-	// inputs, then the inputs left over row by row.
 	_ = w[z*cols-1]
 	_ = in[nb*cols-1]
 	for b := 0; b < nb; b++ {
 		_ = out[b][z-1] // the kernels write out[b][a:z]
 	}
 	// A batched product computes more per weight byte than a core can
-	// overlap with streaming the bytes from memory: first pull the rows
-	// into the cache at full streaming speed, then compute from there.
-	// (Measured: +20–25% for the 110M shape's 3–8 KB rows; a loss for the
-	// 15M shape's 1 KB rows, where it is skipped.)
+	// overlap with streaming the bytes from memory: pull a block of rows
+	// into the cache at streaming speed, then compute it from there.
 	if nb >= 4 && cols >= touchMinCols {
-		if n := ((z - a) * cols * 4) &^ 255; n > 0 {
-			touchAVX2(unsafe.Pointer(&w[a*cols]), n)
+		block := max(2, (touchBlock/(cols*4))&^1)
+		for lo := a; lo < z; lo += block {
+			hi := min(lo+block, z)
+			if n := ((hi - lo) * cols * 4) &^ 255; n > 0 {
+				touchAVX2(unsafe.Pointer(&w[lo*cols]), n)
+			}
+			matvecRowsAVX2(w, lo, hi, cols, in, nb, out)
 		}
+		return
 	}
+	matvecRowsAVX2(w, a, z, cols, in, nb, out)
+}
+
+// matvecRowsAVX2 is matvecF32 for cols a positive multiple of 8, z > a
+// and the bounds checked: pairs of rows with each group of four inputs,
+// then the inputs left over row by row.
+func matvecRowsAVX2(w []float32, a, z, cols int, in []float32, nb int, out *[maxBatchLimit][]float32) {
 	g, pairs := nb/4, (z-a)&^1
 	if pairs == 0 {
 		g = 0
@@ -193,6 +207,8 @@ func matvecQ8(m *matrix, a, z int, xq []int16, x8 []int8, xs []float32, nb int, 
 	// One bounds check each for everything the kernels read.
 	_, _ = m.q[z*cols-1], m.s[z*ng-1]
 	_, _ = xq[nb*cols-1], xs[nb*ng-1]
+	// (Pulling rows into the cache first, as matvecF32 does, measured
+	// slower here: the Q8_0 kernels are bound by their arithmetic.)
 	var o [4]float32
 	if useVNNI && x8 != nil {
 		_ = x8[nb*cols-1]

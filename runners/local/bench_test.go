@@ -2,6 +2,7 @@ package local
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/actorinfer/actorinfer/messages"
+	"github.com/actorinfer/actorinfer/runners"
 )
 
 // Benchmarks of the decode loop on random weights in the stories shapes
@@ -27,6 +31,17 @@ var benchModels sync.Map // name -> string path, kept for the process
 
 func benchModel(b *testing.B, name string, p Params, q8 bool) *Model {
 	b.Helper()
+	m, err := LoadModel(benchModelPath(b, name, p, q8))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	return m
+}
+
+// benchModelPath writes (once per process) random weights in shape p.
+func benchModelPath(b *testing.B, name string, p Params, q8 bool) string {
+	b.Helper()
 	key := fmt.Sprintf("%s-%v", name, q8)
 	path, ok := benchModels.Load(key)
 	if !ok {
@@ -38,12 +53,7 @@ func benchModel(b *testing.B, name string, p Params, q8 bool) *Model {
 		}
 		benchModels.Store(key, path)
 	}
-	m, err := LoadModel(path.(string))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { m.Close() })
-	return m
+	return path.(string)
 }
 
 // benchTB writes model files that outlive one benchmark function (b.TempDir
@@ -195,6 +205,87 @@ func BenchmarkBatchGain(b *testing.B) {
 			b.ReportMetric(st, "single-tok/s")
 			b.ReportMetric(bt, "batch8-tok/s")
 			b.ReportMetric(bt/st, "gain")
+		})
+	}
+}
+
+// BenchmarkRunnerBatching measures the same gain through the Runner: one
+// request alone, then eight at once (greedy, 128 tokens, the Llama-2
+// tokenizer from ../shared/models), each round timed from Execute to the
+// last chunk of every stream; tok/s counts the tokens the streams report.
+//
+//	go test -run '^$' -bench RunnerBatching -benchtime 2x ./runners/local
+func BenchmarkRunnerBatching(b *testing.B) {
+	tokPath := filepath.Join(sharedModels(b), "tokenizer.bin")
+	for _, tc := range []struct {
+		name string
+		p    Params
+		q8   bool
+	}{
+		{"15M-fp32", shape15M, false},
+		{"110M-fp32", shape110M, false},
+		{"110M-q8_0", shape110M, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			r, err := New(Config{
+				ModelPath:     benchModelPath(b, tc.name[:strings.Index(tc.name, "-")], tc.p, tc.q8),
+				TokenizerPath: tokPath,
+				MaxBatch:      8,
+				ContextLength: 256,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.Close()
+			zero := float32(0)
+			round := func(n int) (int, time.Duration) {
+				start := time.Now()
+				var wg sync.WaitGroup
+				counts := make([]int, n)
+				for i := range n {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						h, err := r.Execute(context.Background(), &messages.ExecuteBatch{
+							RequestId: fmt.Sprintf("bench-%d", i),
+							Messages:  []*messages.ChatMessage{{Role: messages.Role_ROLE_USER, Content: "Once upon a time"}},
+							Sampling:  &messages.Sampling{Temperature: &zero, MaxTokens: benchTokens},
+						})
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						chunks, err := runners.ReadAll(h)
+						if err != nil || len(chunks) == 0 {
+							b.Error("stream:", err)
+							return
+						}
+						counts[i] = int(chunks[len(chunks)-1].GetUsage().GetOutputTokens())
+					}()
+				}
+				wg.Wait()
+				total := 0
+				for _, c := range counts {
+					total += c
+				}
+				return total, time.Since(start)
+			}
+			round(8) // warm up: page in the weights, allocate the caches
+			var n1, n8 int
+			var t1, t8 time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				n, d := round(1)
+				n1, t1 = n1+n, t1+d
+				n, d = round(8)
+				n8, t8 = n8+n, t8+d
+			}
+			b.StopTimer()
+			st, bt := float64(n1)/t1.Seconds(), float64(n8)/t8.Seconds()
+			b.ReportMetric(st, "single-tok/s")
+			b.ReportMetric(bt, "batch8-tok/s")
+			b.ReportMetric(bt/st, "gain")
+			b.ReportMetric(float64(n8)/float64(8*b.N), "tokens/request")
 		})
 	}
 }

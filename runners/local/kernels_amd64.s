@@ -18,6 +18,49 @@
 	VMOVHLPS     X, T, T; \
 	VADDSS       T, X, X
 
+// Q8SCALE1 ends a Q8_0 group for one input: the int32 lanes of Y3,
+// converted, times ws[g]·xs[g] ((BX), (DX)), are added to Y5.
+#define Q8SCALE1 \
+	VCVTDQ2PS    Y3, Y3; \
+	VMOVSS       (BX), X4; \
+	VMULSS       (DX), X4, X4; \
+	VBROADCASTSS X4, Y4; \
+	VFMADD231PS  Y4, Y3, Y5
+
+// Q8SCALE4 ends a Q8_0 group for four inputs: the int32 lanes of Y4-Y7,
+// converted, times ws[g] (BX) and each input's xs[g] ((DX), R13 bytes
+// apart), are added to Y0-Y3. Clobbers X8, X9, R9.
+#define Q8SCALE4 \
+	VMOVSS       (BX), X8; \
+	VCVTDQ2PS    Y4, Y4; \
+	VMULSS       (DX), X8, X9; \
+	VBROADCASTSS X9, Y9; \
+	VFMADD231PS  Y9, Y4, Y0; \
+	VCVTDQ2PS    Y5, Y5; \
+	VMULSS       (DX)(R13*1), X8, X9; \
+	VBROADCASTSS X9, Y9; \
+	VFMADD231PS  Y9, Y5, Y1; \
+	VCVTDQ2PS    Y6, Y6; \
+	VMULSS       (DX)(R13*2), X8, X9; \
+	VBROADCASTSS X9, Y9; \
+	VFMADD231PS  Y9, Y6, Y2; \
+	LEAQ         (R13)(R13*2), R9; \
+	VCVTDQ2PS    Y7, Y7; \
+	VMULSS       (DX)(R9*1), X8, X9; \
+	VBROADCASTSS X9, Y9; \
+	VFMADD231PS  Y9, Y7, Y3
+
+// STORE4 stores the lane sums of Y0-Y3 as four float32s at P. Clobbers X8.
+#define STORE4(P) \
+	HSUM8(Y0, X0, X8); \
+	MOVSS X0, 0(P); \
+	HSUM8(Y1, X1, X8); \
+	MOVSS X1, 4(P); \
+	HSUM8(Y2, X2, X8); \
+	MOVSS X2, 8(P); \
+	HSUM8(Y3, X3, X8); \
+	MOVSS X3, 12(P)
+
 // func dotF32AVX2(w, x *float32, n int) float32
 TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28
 	MOVQ w+0(FP), SI
@@ -83,11 +126,7 @@ q1inner:
 	ADDQ      $32, AX
 	CMPQ      AX, R9
 	JB        q1inner
-	VCVTDQ2PS    Y3, Y3
-	VMOVSS       (BX), X4
-	VMULSS       (DX), X4, X4
-	VBROADCASTSS X4, Y4
-	VFMADD231PS  Y4, Y3, Y5
+	Q8SCALE1
 	ADDQ         $4, BX
 	ADDQ         $4, DX
 	CMPQ         AX, CX
@@ -146,37 +185,13 @@ q4inner:
 	ADDQ      $32, AX
 	CMPQ      AX, R9
 	JB        q4inner
-	VMOVSS       (BX), X8
-	VCVTDQ2PS    Y4, Y4
-	VMULSS       (DX), X8, X9
-	VBROADCASTSS X9, Y9
-	VFMADD231PS  Y9, Y4, Y0
-	VCVTDQ2PS    Y5, Y5
-	VMULSS       (DX)(R13*1), X8, X9
-	VBROADCASTSS X9, Y9
-	VFMADD231PS  Y9, Y5, Y1
-	VCVTDQ2PS    Y6, Y6
-	VMULSS       (DX)(R13*2), X8, X9
-	VBROADCASTSS X9, Y9
-	VFMADD231PS  Y9, Y6, Y2
-	LEAQ         (R13)(R13*2), R9
-	VCVTDQ2PS    Y7, Y7
-	VMULSS       (DX)(R9*1), X8, X9
-	VBROADCASTSS X9, Y9
-	VFMADD231PS  Y9, Y7, Y3
+	Q8SCALE4
 	ADDQ         $4, BX
 	ADDQ         $4, DX
 	CMPQ         AX, CX
 	JB           q4group
 	MOVQ         out+56(FP), DI
-	HSUM8(Y0, X0, X8)
-	MOVSS        X0, 0(DI)
-	HSUM8(Y1, X1, X8)
-	MOVSS        X1, 4(DI)
-	HSUM8(Y2, X2, X8)
-	MOVSS        X2, 8(DI)
-	HSUM8(Y3, X3, X8)
-	MOVSS        X3, 12(DI)
+	STORE4(DI)
 	VZEROUPPER
 	RET
 
@@ -504,11 +519,7 @@ v1inner:
 	ADDQ     $32, AX
 	CMPQ     AX, R9
 	JB       v1inner
-	VCVTDQ2PS    Y3, Y3
-	VMOVSS       (BX), X4
-	VMULSS       (DX), X4, X4
-	VBROADCASTSS X4, Y4
-	VFMADD231PS  Y4, Y3, Y5
+	Q8SCALE1
 	ADDQ         $4, BX
 	ADDQ         $4, DX
 	CMPQ         AX, CX
@@ -563,36 +574,12 @@ v4inner:
 	ADDQ     $32, AX
 	CMPQ     AX, R9
 	JB       v4inner
-	VMOVSS       (BX), X8
-	VCVTDQ2PS    Y4, Y4
-	VMULSS       (DX), X8, X9
-	VBROADCASTSS X9, Y9
-	VFMADD231PS  Y9, Y4, Y0
-	VCVTDQ2PS    Y5, Y5
-	VMULSS       (DX)(R13*1), X8, X9
-	VBROADCASTSS X9, Y9
-	VFMADD231PS  Y9, Y5, Y1
-	VCVTDQ2PS    Y6, Y6
-	VMULSS       (DX)(R13*2), X8, X9
-	VBROADCASTSS X9, Y9
-	VFMADD231PS  Y9, Y6, Y2
-	LEAQ         (R13)(R13*2), R9
-	VCVTDQ2PS    Y7, Y7
-	VMULSS       (DX)(R9*1), X8, X9
-	VBROADCASTSS X9, Y9
-	VFMADD231PS  Y9, Y7, Y3
+	Q8SCALE4
 	ADDQ         $4, BX
 	ADDQ         $4, DX
 	CMPQ         AX, CX
 	JB           v4group
 	MOVQ         out+56(FP), DI
-	HSUM8(Y0, X0, X8)
-	MOVSS        X0, 0(DI)
-	HSUM8(Y1, X1, X8)
-	MOVSS        X1, 4(DI)
-	HSUM8(Y2, X2, X8)
-	MOVSS        X2, 8(DI)
-	HSUM8(Y3, X3, X8)
-	MOVSS        X3, 12(DI)
+	STORE4(DI)
 	VZEROUPPER
 	RET

@@ -74,11 +74,22 @@ func binaries(t testing.TB) (server, client string) {
 }
 
 // freePort returns a port on 127.0.0.1 that is free now. With automanaged
-// set, port+AutomanagedPortOffset is free too.
+// set, port+AutomanagedPortOffset is free too. Ports come from below the
+// kernel's ephemeral range: a port in it can be taken, between this probe
+// and the member's listen, by any outgoing connection (seen in CI: one
+// member's connection to another took a later member's port).
 func freePort(t testing.TB, automanaged bool) int {
 	t.Helper()
+	hi := ephemeralLow()
+	if automanaged {
+		hi -= cluster.AutomanagedPortOffset
+	}
+	const lo = 10000
+	if hi-lo < 1000 {
+		t.Fatalf("no room for test ports below the ephemeral range (%d)", ephemeralLow())
+	}
 	for range 200 {
-		p := 20000 + rand.IntN(25000)
+		p := lo + rand.IntN(hi-lo)
 		if !portFree(p) || (automanaged && !portFree(p+cluster.AutomanagedPortOffset)) {
 			continue
 		}
@@ -86,6 +97,20 @@ func freePort(t testing.TB, automanaged bool) int {
 	}
 	t.Fatal("no free port")
 	return 0
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
+// default when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return 32768
 }
 
 func portFree(p int) bool {

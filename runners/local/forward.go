@@ -32,9 +32,7 @@ type engine struct {
 	hb, hb2       []float32 // [b][hidden]
 	att           []float32 // [b][head][ctx]
 	logits        []float32 // [b][vocab]
-	xq            []int16   // quantized activations [b][max(dim,hidden)]
-	x8            []int8    // the same as int8, for kernels that take them
-	xs            []float32
+	acts          *q8Acts   // quantized inputs of the Q8_0 matrices
 	cos, sin      []float32 // [pos][headSize/2]
 
 	// The current step.
@@ -75,11 +73,8 @@ func newEngine(m *Model, ctx, maxB, threads int) *engine {
 		}
 	}
 	if gs > 0 {
-		e.xq = make([]int16, maxB*max(D, H))
-		if int8Activations() {
-			e.x8 = make([]int8, maxB*max(D, H))
-		}
-		e.xs = make([]float32, maxB*max(D, H)/gs)
+		m.pack()
+		e.acts = newQ8Acts(maxB, max(D, H), gs)
 	}
 	hs := p.HeadSize()
 	e.cos = make([]float32, ctx*hs/2)
@@ -213,7 +208,7 @@ func (e *engine) matmul(k int, in []float32, cols int) {
 	if e.mm[0].w.quantized() {
 		// Small (nb × cols values): done here, not worth a dispatch.
 		gs := e.mm[0].w.gs
-		quantizeQ8(in[:e.nb*cols], e.xq, e.x8, e.xs, gs)
+		e.acts.quantize(in, e.nb, cols, gs)
 	}
 	rows := 0
 	for t := 0; t < k; t++ {
@@ -266,7 +261,7 @@ func (e *engine) rowsF32(tk *mmTask, a, z int) {
 }
 
 func (e *engine) rowsQ8(tk *mmTask, a, z int) {
-	matvecQ8(tk.w, a, z, e.xq, e.x8, e.xs, e.mmNB, &tk.out)
+	matvecQ8(tk.w, a, z, e.acts, e.mmNB, &tk.out)
 }
 
 // attnRange runs attention for items [lo, hi) of (sequence, head) pairs.

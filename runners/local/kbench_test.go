@@ -30,17 +30,16 @@ func BenchmarkKernels(b *testing.B) {
 	}
 	q := make([]int8, 64*n)
 	s := make([]float32, 64*n/32)
-	xq := make([]int16, 8*n)
-	var x8 []int8
-	if int8Activations() {
-		x8 = make([]int8, 8*n)
-	}
-	xs := make([]float32, 8*n/32)
 	m := &matrix{rows: 64, cols: n, q: q, s: s, gs: 32}
+	if packQ8OK(m.gs) {
+		packQ8(m)
+	}
+	acts := newQ8Acts(8, n, 32)
 	for _, nb := range []int{1, 4, 8} {
+		acts.quantize(x, nb, n, 32)
 		b.Run("q8-batch"+string(rune('0'+nb)), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				matvecQ8(m, 0, 64, xq, x8, xs, nb, &out)
+				matvecQ8(m, 0, 64, acts, nb, &out)
 			}
 			b.ReportMetric(float64(b.N)*64*float64(n)*float64(nb)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 		})

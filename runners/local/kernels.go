@@ -54,38 +54,6 @@ func dotQ8Generic(q []int8, ws []float32, xq []int16, xs []float32, gs int) floa
 	return sum
 }
 
-// quantizeQ8 quantizes x into groups of gs values in the int8 range (held
-// as int16 for the kernels) with a scale each (max |x| / 127), as
-// llama2.c's runq.c does for activations; q8, when not nil, receives the
-// same values as int8. Rounding is half away from zero (math.Round),
-// without its branches: t ± 0.5 is exact in float64 for a float32 t.
-func quantizeQ8(x []float32, q []int16, q8 []int8, s []float32, gs int) {
-	for g, j := 0, 0; j < len(x); g, j = g+1, j+gs {
-		grp := x[j : j+gs : j+gs]
-		var wmax float32
-		for _, v := range grp {
-			wmax = max(wmax, float32(math.Abs(float64(v))))
-		}
-		scale := wmax / 127
-		s[g] = scale
-		inv := float32(0)
-		if scale != 0 {
-			inv = 1 / scale
-		}
-		qg := q[j : j+gs : j+gs]
-		for k, v := range grp {
-			t := float64(v * inv)
-			qg[k] = int16(t + math.Copysign(0.5, t))
-		}
-		if q8 != nil {
-			q8g := q8[j : j+gs : j+gs]
-			for k, v := range qg {
-				q8g[k] = int8(v)
-			}
-		}
-	}
-}
-
 // rmsnorm writes weight * x / rms(x) to o, as llama2.c computes it.
 func rmsnorm(o, x, weight []float32, eps float32) {
 	var ss float32

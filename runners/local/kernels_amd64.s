@@ -489,97 +489,552 @@ touchloop:
 	VZEROUPPER
 	RET
 
-// The AVX-512 VNNI Q8_0 kernels (256-bit, EVEX-encoded VPDPBUSD on Y0-Y15):
-// activations as int8 (x8). Per 32 values the weights' magnitudes multiply
-// the activations carrying the weights' signs, four products per int32
-// lane (|w| ≤ 127, so the unsigned operand is exact); per group the lanes
-// are converted and scaled as in the AVX2 kernels.
+// The packed Q8_0 kernels (AVX-512 VNNI on 256-bit registers; layout in
+// q8acts.go). A block of eight groups: each member's int32 accumulator
+// starts at its corrections (-128 × group sums, undoing the +128 on the
+// weights), gets one VPDPBUSD per 32-byte weight vector (unsigned weights ×
+// signed activations, four products per lane: each lane is one group), and
+// ends with the block's eight exact group sums, converted and multiplied
+// by ws·xs into the member's float accumulator. Groups past the last block
+// are natural: lane 0 starts at the correction, the lanes are converted
+// and scaled like the AVX2 kernels' groups. The single-input kernel splits
+// the block's vectors over four accumulators and the four-input one over
+// two (integer sums, so exactly the same lanes), to hide the dot product's
+// latency; the two-row one loads each activation vector once for both rows.
+// Rows end with HSUM8 of the float accumulator.
+//
+// Frame: u+0 ws+8 rows+16 nblk+24 tail+32 gs+40 x+48 corr+56 xs+64 outs+72.
+// Registers: SI weights, BX scales (both run on over the rows), DI
+// activations, DX corrections, R8 activation scales (reset per row), CX row,
+// AX tail group offset, R9-R11 counters, R12 outs.
 
-// func dotQ8VNNI(q *int8, ws *float32, x8 *int8, xs *float32, n, gs int) float32
-TEXT ·dotQ8VNNI(SB), NOSPLIT, $0-52
-	MOVQ q+0(FP), SI
+// func q8PackedVNNI1(u *uint8, ws *float32, rows, nblk, tail, gs int, x *int8, corr *int32, xs *float32, outs *[8]*float32)
+TEXT ·q8PackedVNNI1(SB), NOSPLIT, $0-80
+	MOVQ u+0(FP), SI
 	MOVQ ws+8(FP), BX
-	MOVQ x8+16(FP), DI
-	MOVQ xs+24(FP), DX
-	MOVQ n+32(FP), CX
-	MOVQ gs+40(FP), R8
-	XORQ AX, AX
-	VXORPS Y5, Y5, Y5
+	MOVQ outs+72(FP), R12
+	XORQ CX, CX
 
-v1group:
-	LEAQ  (AX)(R8*1), R9
+p1row:
+	MOVQ x+48(FP), DI
+	MOVQ corr+56(FP), DX
+	MOVQ xs+64(FP), R8
+	VXORPS Y8, Y8, Y8
+	MOVQ nblk+24(FP), R10
+	TESTQ R10, R10
+	JZ p1tail
+
+p1blk:
+	VMOVDQU (DX), Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
+	MOVQ gs+40(FP), R9
+	SHRQ $4, R9
 
-v1inner:
-	VMOVDQU  (SI)(AX*1), Y1
-	VPABSB   Y1, Y2
-	VMOVDQU  (DI)(AX*1), Y4
-	VPSIGNB  Y1, Y4, Y4
-	VPDPBUSD Y4, Y2, Y3
-	ADDQ     $32, AX
-	CMPQ     AX, R9
-	JB       v1inner
-	Q8SCALE1
-	ADDQ         $4, BX
-	ADDQ         $4, DX
-	CMPQ         AX, CX
-	JB           v1group
-	HSUM8(Y5, X5, X6)
+p1vec:
+	VMOVDQU 0(SI), Y4
+	VPDPBUSD 0(DI), Y4, Y0
+	VMOVDQU 32(SI), Y5
+	VPDPBUSD 32(DI), Y5, Y1
+	VMOVDQU 64(SI), Y6
+	VPDPBUSD 64(DI), Y6, Y2
+	VMOVDQU 96(SI), Y7
+	VPDPBUSD 96(DI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	DECQ R9
+	JNZ p1vec
+	VPADDD Y1, Y0, Y0
+	VPADDD Y3, Y2, Y2
+	VPADDD Y2, Y0, Y0
+	VMOVUPS (BX), Y14
+	VCVTDQ2PS Y0, Y0
+	VMULPS 0(R8), Y14, Y15
+	VFMADD231PS Y15, Y0, Y8
+	ADDQ $32, DX
+	ADDQ $32, R8
+	ADDQ $32, BX
+	DECQ R10
+	JNZ p1blk
+
+p1tail:
+	MOVQ tail+32(FP), R11
+	TESTQ R11, R11
+	JZ p1store
+	XORQ AX, AX
+
+p1tgrp:
+	VMOVD 0(DX)(AX*1), X0
+	MOVQ gs+40(FP), R9
+	SHRQ $5, R9
+
+p1tvec:
+	VMOVDQU (SI), Y4
+	VPDPBUSD 0(DI), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ R9
+	JNZ p1tvec
+	VMOVSS (BX), X14
+	VMULSS 0(R8)(AX*1), X14, X15
+	VBROADCASTSS X15, Y15
+	VCVTDQ2PS Y0, Y0
+	VFMADD231PS Y15, Y0, Y8
+	ADDQ $4, BX
+	ADDQ $4, AX
+	DECQ R11
+	JNZ p1tgrp
+
+p1store:
+	HSUM8(Y8, X8, X0)
+	MOVQ 0(R12), R13
+	MOVSS X8, (R13)(CX*4)
+	INCQ CX
+	CMPQ CX, rows+16(FP)
+	JB p1row
 	VZEROUPPER
-	MOVSS        X5, ret+48(FP)
 	RET
 
-// func dotQ8x4VNNI(q *int8, ws *float32, x8 *int8, xs *float32, n, gs, ng int, out *[4]float32)
-// Four inputs back to back: x8 holds n values each, xs ng = n/gs scales each.
-TEXT ·dotQ8x4VNNI(SB), NOSPLIT, $0-64
-	MOVQ q+0(FP), SI
+// func q8PackedVNNI4(u *uint8, ws *float32, rows, nblk, tail, gs int, x *int8, corr *int32, xs *float32, outs *[8]*float32)
+TEXT ·q8PackedVNNI4(SB), NOSPLIT, $0-80
+	MOVQ u+0(FP), SI
 	MOVQ ws+8(FP), BX
-	MOVQ x8+16(FP), DI
-	MOVQ xs+24(FP), DX
-	MOVQ n+32(FP), CX
-	MOVQ gs+40(FP), R8
-	LEAQ (DI)(CX*1), R10
-	LEAQ (R10)(CX*1), R11
-	LEAQ (R11)(CX*1), R12
-	MOVQ ng+48(FP), R13
-	SHLQ $2, R13        // bytes between the inputs' scales
-	XORQ AX, AX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
+	MOVQ outs+72(FP), R12
+	XORQ CX, CX
 
-v4group:
-	LEAQ  (AX)(R8*1), R9
+p4row:
+	MOVQ x+48(FP), DI
+	MOVQ corr+56(FP), DX
+	MOVQ xs+64(FP), R8
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ nblk+24(FP), R10
+	TESTQ R10, R10
+	JZ p4tail
+
+p4blk:
+	VMOVDQU 0(DX), Y0
+	VMOVDQU 32(DX), Y1
+	VMOVDQU 64(DX), Y2
+	VMOVDQU 96(DX), Y3
 	VPXOR Y4, Y4, Y4
 	VPXOR Y5, Y5, Y5
 	VPXOR Y6, Y6, Y6
 	VPXOR Y7, Y7, Y7
+	MOVQ gs+40(FP), R9
+	SHRQ $3, R9
 
-v4inner:
-	VMOVDQU  (SI)(AX*1), Y8
-	VPABSB   Y8, Y9
-	VMOVDQU  (DI)(AX*1), Y10
-	VPSIGNB  Y8, Y10, Y10
-	VPDPBUSD Y10, Y9, Y4
-	VMOVDQU  (R10)(AX*1), Y11
-	VPSIGNB  Y8, Y11, Y11
-	VPDPBUSD Y11, Y9, Y5
-	VMOVDQU  (R11)(AX*1), Y10
-	VPSIGNB  Y8, Y10, Y10
-	VPDPBUSD Y10, Y9, Y6
-	VMOVDQU  (R12)(AX*1), Y11
-	VPSIGNB  Y8, Y11, Y11
-	VPDPBUSD Y11, Y9, Y7
-	ADDQ     $32, AX
-	CMPQ     AX, R9
-	JB       v4inner
-	Q8SCALE4
-	ADDQ         $4, BX
-	ADDQ         $4, DX
-	CMPQ         AX, CX
-	JB           v4group
-	MOVQ         out+56(FP), DI
-	STORE4(DI)
+p4vec:
+	VMOVDQU (SI), Y12
+	VPDPBUSD 0(DI), Y12, Y0
+	VPDPBUSD 32(DI), Y12, Y1
+	VPDPBUSD 64(DI), Y12, Y2
+	VPDPBUSD 96(DI), Y12, Y3
+	VMOVDQU 32(SI), Y13
+	VPDPBUSD 128(DI), Y13, Y4
+	VPDPBUSD 160(DI), Y13, Y5
+	VPDPBUSD 192(DI), Y13, Y6
+	VPDPBUSD 224(DI), Y13, Y7
+	ADDQ $64, SI
+	ADDQ $256, DI
+	DECQ R9
+	JNZ p4vec
+	VPADDD Y4, Y0, Y0
+	VPADDD Y5, Y1, Y1
+	VPADDD Y6, Y2, Y2
+	VPADDD Y7, Y3, Y3
+	VMOVUPS (BX), Y14
+	VCVTDQ2PS Y0, Y0
+	VMULPS 0(R8), Y14, Y15
+	VFMADD231PS Y15, Y0, Y8
+	VCVTDQ2PS Y1, Y1
+	VMULPS 32(R8), Y14, Y15
+	VFMADD231PS Y15, Y1, Y9
+	VCVTDQ2PS Y2, Y2
+	VMULPS 64(R8), Y14, Y15
+	VFMADD231PS Y15, Y2, Y10
+	VCVTDQ2PS Y3, Y3
+	VMULPS 96(R8), Y14, Y15
+	VFMADD231PS Y15, Y3, Y11
+	ADDQ $128, DX
+	ADDQ $128, R8
+	ADDQ $32, BX
+	DECQ R10
+	JNZ p4blk
+
+p4tail:
+	MOVQ tail+32(FP), R11
+	TESTQ R11, R11
+	JZ p4store
+	XORQ AX, AX
+
+p4tgrp:
+	VMOVD 0(DX)(AX*1), X0
+	VMOVD 32(DX)(AX*1), X1
+	VMOVD 64(DX)(AX*1), X2
+	VMOVD 96(DX)(AX*1), X3
+	MOVQ gs+40(FP), R9
+	SHRQ $5, R9
+
+p4tvec:
+	VMOVDQU (SI), Y12
+	VPDPBUSD 0(DI), Y12, Y0
+	VPDPBUSD 32(DI), Y12, Y1
+	VPDPBUSD 64(DI), Y12, Y2
+	VPDPBUSD 96(DI), Y12, Y3
+	ADDQ $32, SI
+	ADDQ $128, DI
+	DECQ R9
+	JNZ p4tvec
+	VMOVSS (BX), X14
+	VMULSS 0(R8)(AX*1), X14, X15
+	VBROADCASTSS X15, Y15
+	VCVTDQ2PS Y0, Y0
+	VFMADD231PS Y15, Y0, Y8
+	VMULSS 32(R8)(AX*1), X14, X15
+	VBROADCASTSS X15, Y15
+	VCVTDQ2PS Y1, Y1
+	VFMADD231PS Y15, Y1, Y9
+	VMULSS 64(R8)(AX*1), X14, X15
+	VBROADCASTSS X15, Y15
+	VCVTDQ2PS Y2, Y2
+	VFMADD231PS Y15, Y2, Y10
+	VMULSS 96(R8)(AX*1), X14, X15
+	VBROADCASTSS X15, Y15
+	VCVTDQ2PS Y3, Y3
+	VFMADD231PS Y15, Y3, Y11
+	ADDQ $4, BX
+	ADDQ $4, AX
+	DECQ R11
+	JNZ p4tgrp
+
+p4store:
+	HSUM8(Y8, X8, X0)
+	MOVQ 0(R12), R13
+	MOVSS X8, (R13)(CX*4)
+	HSUM8(Y9, X9, X0)
+	MOVQ 8(R12), R13
+	MOVSS X9, (R13)(CX*4)
+	HSUM8(Y10, X10, X0)
+	MOVQ 16(R12), R13
+	MOVSS X10, (R13)(CX*4)
+	HSUM8(Y11, X11, X0)
+	MOVQ 24(R12), R13
+	MOVSS X11, (R13)(CX*4)
+	INCQ CX
+	CMPQ CX, rows+16(FP)
+	JB p4row
+	VZEROUPPER
+	RET
+
+// func q8PackedVNNI4R2(u *uint8, ws *float32, rows, nblk, tail, gs int, x *int8, corr *int32, xs *float32, outs *[8]*float32, cols, wsStride int)
+// Four inputs and two rows at a time (rows even): each activation vector is
+// loaded once for both rows. R13 holds the distance to the second row's
+// weights; its scales are wsStride bytes after the first's.
+TEXT ·q8PackedVNNI4R2(SB), NOSPLIT, $0-96
+	MOVQ u+0(FP), SI
+	MOVQ ws+8(FP), BX
+	MOVQ outs+72(FP), R12
+	MOVQ cols+80(FP), R13
+	XORQ CX, CX
+
+p42row:
+	MOVQ x+48(FP), DI
+	MOVQ corr+56(FP), DX
+	MOVQ xs+64(FP), R8
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+	MOVQ nblk+24(FP), R10
+	TESTQ R10, R10
+	JZ p42tail
+
+p42blk:
+	VMOVDQU 0(DX), Y0
+	VMOVDQA Y0, Y4
+	VMOVDQU 32(DX), Y1
+	VMOVDQA Y1, Y5
+	VMOVDQU 64(DX), Y2
+	VMOVDQA Y2, Y6
+	VMOVDQU 96(DX), Y3
+	VMOVDQA Y3, Y7
+	MOVQ gs+40(FP), R9
+	SHRQ $2, R9
+
+p42vec:
+	VMOVDQU32 (SI), Y16
+	VMOVDQU32 (SI)(R13*1), Y17
+	VMOVDQU32 0(DI), Y18
+	VPDPBUSD Y18, Y16, Y0
+	VPDPBUSD Y18, Y17, Y4
+	VMOVDQU32 32(DI), Y19
+	VPDPBUSD Y19, Y16, Y1
+	VPDPBUSD Y19, Y17, Y5
+	VMOVDQU32 64(DI), Y18
+	VPDPBUSD Y18, Y16, Y2
+	VPDPBUSD Y18, Y17, Y6
+	VMOVDQU32 96(DI), Y19
+	VPDPBUSD Y19, Y16, Y3
+	VPDPBUSD Y19, Y17, Y7
+	ADDQ $32, SI
+	ADDQ $128, DI
+	DECQ R9
+	JNZ p42vec
+	VMOVUPS (BX), Y20
+	MOVQ wsStride+88(FP), R9
+	VMOVUPS (BX)(R9*1), Y21
+	VCVTDQ2PS Y0, Y0
+	VMULPS 0(R8), Y20, Y22
+	VFMADD231PS Y22, Y0, Y8
+	VCVTDQ2PS Y4, Y4
+	VMULPS 0(R8), Y21, Y23
+	VFMADD231PS Y23, Y4, Y12
+	VCVTDQ2PS Y1, Y1
+	VMULPS 32(R8), Y20, Y22
+	VFMADD231PS Y22, Y1, Y9
+	VCVTDQ2PS Y5, Y5
+	VMULPS 32(R8), Y21, Y23
+	VFMADD231PS Y23, Y5, Y13
+	VCVTDQ2PS Y2, Y2
+	VMULPS 64(R8), Y20, Y22
+	VFMADD231PS Y22, Y2, Y10
+	VCVTDQ2PS Y6, Y6
+	VMULPS 64(R8), Y21, Y23
+	VFMADD231PS Y23, Y6, Y14
+	VCVTDQ2PS Y3, Y3
+	VMULPS 96(R8), Y20, Y22
+	VFMADD231PS Y22, Y3, Y11
+	VCVTDQ2PS Y7, Y7
+	VMULPS 96(R8), Y21, Y23
+	VFMADD231PS Y23, Y7, Y15
+	ADDQ $128, DX
+	ADDQ $128, R8
+	ADDQ $32, BX
+	DECQ R10
+	JNZ p42blk
+
+p42tail:
+	MOVQ tail+32(FP), R11
+	TESTQ R11, R11
+	JZ p42store
+	XORQ AX, AX
+
+p42tgrp:
+	VMOVD 0(DX)(AX*1), X0
+	VMOVDQA Y0, Y4
+	VMOVD 32(DX)(AX*1), X1
+	VMOVDQA Y1, Y5
+	VMOVD 64(DX)(AX*1), X2
+	VMOVDQA Y2, Y6
+	VMOVD 96(DX)(AX*1), X3
+	VMOVDQA Y3, Y7
+	MOVQ gs+40(FP), R9
+	SHRQ $5, R9
+
+p42tvec:
+	VMOVDQU32 (SI), Y16
+	VMOVDQU32 (SI)(R13*1), Y17
+	VMOVDQU32 0(DI), Y18
+	VPDPBUSD Y18, Y16, Y0
+	VPDPBUSD Y18, Y17, Y4
+	VMOVDQU32 32(DI), Y19
+	VPDPBUSD Y19, Y16, Y1
+	VPDPBUSD Y19, Y17, Y5
+	VMOVDQU32 64(DI), Y18
+	VPDPBUSD Y18, Y16, Y2
+	VPDPBUSD Y18, Y17, Y6
+	VMOVDQU32 96(DI), Y19
+	VPDPBUSD Y19, Y16, Y3
+	VPDPBUSD Y19, Y17, Y7
+	ADDQ $32, SI
+	ADDQ $128, DI
+	DECQ R9
+	JNZ p42tvec
+	VMOVSS (BX), X20
+	MOVQ wsStride+88(FP), R9
+	VMOVSS (BX)(R9*1), X21
+	VMOVSS 0(R8)(AX*1), X22
+	VMULSS X22, X20, X23
+	VBROADCASTSS X23, Y23
+	VCVTDQ2PS Y0, Y0
+	VFMADD231PS Y23, Y0, Y8
+	VMULSS X22, X21, X23
+	VBROADCASTSS X23, Y23
+	VCVTDQ2PS Y4, Y4
+	VFMADD231PS Y23, Y4, Y12
+	VMOVSS 32(R8)(AX*1), X22
+	VMULSS X22, X20, X23
+	VBROADCASTSS X23, Y23
+	VCVTDQ2PS Y1, Y1
+	VFMADD231PS Y23, Y1, Y9
+	VMULSS X22, X21, X23
+	VBROADCASTSS X23, Y23
+	VCVTDQ2PS Y5, Y5
+	VFMADD231PS Y23, Y5, Y13
+	VMOVSS 64(R8)(AX*1), X22
+	VMULSS X22, X20, X23
+	VBROADCASTSS X23, Y23
+	VCVTDQ2PS Y2, Y2
+	VFMADD231PS Y23, Y2, Y10
+	VMULSS X22, X21, X23
+	VBROADCASTSS X23, Y23
+	VCVTDQ2PS Y6, Y6
+	VFMADD231PS Y23, Y6, Y14
+	VMOVSS 96(R8)(AX*1), X22
+	VMULSS X22, X20, X23
+	VBROADCASTSS X23, Y23
+	VCVTDQ2PS Y3, Y3
+	VFMADD231PS Y23, Y3, Y11
+	VMULSS X22, X21, X23
+	VBROADCASTSS X23, Y23
+	VCVTDQ2PS Y7, Y7
+	VFMADD231PS Y23, Y7, Y15
+	ADDQ $4, BX
+	ADDQ $4, AX
+	DECQ R11
+	JNZ p42tgrp
+
+p42store:
+	MOVQ 0(R12), R9
+	HSUM8(Y8, X8, X0)
+	MOVSS X8, (R9)(CX*4)
+	HSUM8(Y12, X12, X0)
+	MOVSS X12, 4(R9)(CX*4)
+	MOVQ 8(R12), R9
+	HSUM8(Y9, X9, X0)
+	MOVSS X9, (R9)(CX*4)
+	HSUM8(Y13, X13, X0)
+	MOVSS X13, 4(R9)(CX*4)
+	MOVQ 16(R12), R9
+	HSUM8(Y10, X10, X0)
+	MOVSS X10, (R9)(CX*4)
+	HSUM8(Y14, X14, X0)
+	MOVSS X14, 4(R9)(CX*4)
+	MOVQ 24(R12), R9
+	HSUM8(Y11, X11, X0)
+	MOVSS X11, (R9)(CX*4)
+	HSUM8(Y15, X15, X0)
+	MOVSS X15, 4(R9)(CX*4)
+	ADDQ R13, SI
+	MOVQ wsStride+88(FP), R9
+	ADDQ R9, BX
+	ADDQ $2, CX
+	CMPQ CX, rows+16(FP)
+	JB p42row
+	VZEROUPPER
+	RET
+
+// q8permd orders the dwords of two VPACKSSDW + VPACKSSWB results (which
+// interleave the 128-bit lanes) back into element order.
+DATA q8permd<>+0(SB)/4, $0
+DATA q8permd<>+4(SB)/4, $4
+DATA q8permd<>+8(SB)/4, $1
+DATA q8permd<>+12(SB)/4, $5
+DATA q8permd<>+16(SB)/4, $2
+DATA q8permd<>+20(SB)/4, $6
+DATA q8permd<>+24(SB)/4, $3
+DATA q8permd<>+28(SB)/4, $7
+GLOBL q8permd<>(SB), RODATA|NOPTR, $32
+
+// func quantQ8GroupAVX2(x *float32, n int, q *int8) (scale float32, sum int32)
+// Quantizes one group of n (a positive multiple of 32) values as
+// quantizeQ8 does: scale = max |x| / 127, q = x·(1/scale) rounded half away
+// from zero (trunc, then ±1 where the exact remainder is at least one
+// half), and returns the scale and the sum of q.
+TEXT ·quantQ8GroupAVX2(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	MOVQ         q+16(FP), DI
+	SHLQ         $2, CX
+	MOVL         $0x7fffffff, AX
+	VMOVD        AX, X7
+	VPBROADCASTD X7, Y7         // |.| mask
+	VXORPS       Y0, Y0, Y0
+	XORQ         AX, AX
+
+qmax:
+	VANDPS (SI)(AX*1), Y7, Y1
+	VMAXPS Y1, Y0, Y0
+	ADDQ   $32, AX
+	CMPQ   AX, CX
+	JB     qmax
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS       X1, X0, X0
+	VMOVHLPS     X0, X1, X1
+	VMAXPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VMAXSS       X1, X0, X0     // max |x|
+	MOVL         $0x42fe0000, AX // 127
+	VMOVD        AX, X2
+	VDIVSS       X2, X0, X3     // scale
+	VMOVSS       X3, scale+24(FP)
+	VXORPS       X5, X5, X5
+	VXORPS       X6, X6, X6
+	VUCOMISS     X6, X3
+	JEQ          qzero
+	MOVL         $0x3f800000, AX // 1
+	VMOVD        AX, X4
+	VDIVSS       X3, X4, X5     // 1 / scale
+
+qzero:
+	VBROADCASTSS X5, Y5
+	MOVL         $0x80000000, AX
+	VMOVD        AX, X8
+	VPBROADCASTD X8, Y8         // sign mask
+	MOVL         $0x3f000000, AX
+	VMOVD        AX, X9
+	VPBROADCASTD X9, Y9         // 0.5
+	MOVL         $0x3f800000, AX
+	VMOVD        AX, X10
+	VPBROADCASTD X10, Y10       // 1
+	VPXOR        Y11, Y11, Y11
+	XORQ         AX, AX
+	XORQ         BX, BX
+
+// QROUND rounds x·inv for the 8 floats at O(SI)(AX*1) into int32s in R.
+#define QROUND(O, R) \
+	VMULPS     O(SI)(AX*1), Y5, Y0; \
+	VROUNDPS   $3, Y0, Y1; \
+	VSUBPS     Y1, Y0, Y2; \
+	VANDPS     Y7, Y2, Y2; \
+	VCMPPS     $0x1d, Y9, Y2, Y2; \
+	VANDPS     Y8, Y0, Y3; \
+	VORPS      Y10, Y3, Y3; \
+	VANDPS     Y3, Y2, Y2; \
+	VADDPS     Y2, Y1, Y1; \
+	VCVTTPS2DQ Y1, R; \
+	VPADDD     R, Y11, Y11
+
+qloop:
+	QROUND(0, Y4)
+	QROUND(32, Y6)
+	QROUND(64, Y12)
+	QROUND(96, Y13)
+	VPACKSSDW Y6, Y4, Y14
+	VPACKSSDW Y13, Y12, Y15
+	VPACKSSWB Y15, Y14, Y14
+	VMOVDQU   q8permd<>(SB), Y0
+	VPERMD    Y14, Y0, Y14
+	VMOVDQU   Y14, (DI)(BX*1)
+	ADDQ      $128, AX
+	ADDQ      $32, BX
+	CMPQ      AX, CX
+	JB        qloop
+	VEXTRACTI128 $1, Y11, X0
+	VPADDD       X0, X11, X11
+	VPSHUFD      $0x4e, X11, X0
+	VPADDD       X0, X11, X11
+	VPSHUFD      $0xb1, X11, X0
+	VPADDD       X0, X11, X11
+	VMOVD        X11, AX
+	MOVL         AX, sum+28(FP)
 	VZEROUPPER
 	RET

@@ -19,19 +19,21 @@ func matvecF32(w []float32, a, z, cols int, in []float32, nb int, out *[maxBatch
 	}
 }
 
-// int8Activations reports whether matvecQ8 wants its inputs as int8 too.
-func int8Activations() bool { return false }
+// packQ8OK reports whether the kernels take Q8_0 matrices of group size
+// gs packed (packQ8): not the portable ones.
+func packQ8OK(gs int) bool { return false }
 
-// matvecQ8 is matvecF32 for a group-quantized matrix and quantized inputs
-// (the int8 copy is unused).
-func matvecQ8(m *matrix, a, z int, xq []int16, _ []int8, xs []float32, nb int, out *[maxBatchLimit][]float32) {
+func quantizeGroup(x []float32, q []int8) (float32, int32) { return quantizeGroupGeneric(x, q) }
+
+// matvecQ8 is matvecF32 for a group-quantized matrix and quantized inputs.
+func matvecQ8(m *matrix, a, z int, x *q8Acts, nb int, out *[maxBatchLimit][]float32) {
 	cols, gs := m.cols, m.gs
 	ng := cols / gs
 	for r := a; r < z; r++ {
 		q := m.q[r*cols : (r+1)*cols]
 		s := m.s[r*ng : (r+1)*ng]
 		for b := 0; b < nb; b++ {
-			out[b][r] = dotQ8Generic(q, s, xq[b*cols:(b+1)*cols], xs[b*ng:(b+1)*ng], gs)
+			out[b][r] = dotQ8Generic(q, s, x.q[b*cols:(b+1)*cols], x.s[b*ng:(b+1)*ng], gs)
 		}
 	}
 }

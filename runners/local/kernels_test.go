@@ -95,14 +95,18 @@ func TestKernelsMatchReference(t *testing.T) {
 }
 
 // TestQ8KernelsMatchReference checks the Q8_0 matrix kernels (group sizes
-// 32 and 64, one to six inputs, with and without the int8 activations the
-// VNNI kernels take) against float64 sums of the dequantized products, and
-// batched against alone bit for bit.
+// 32 and 64; rows of whole blocks of eight groups, of fewer, and of both;
+// 1 to 13 inputs, so every kernel group width) against float64 sums of the
+// dequantized products, in the natural layout and, where the build packs
+// (VNNI), the packed one; and every input's batched result against the
+// same input alone, bit for bit.
 func TestQ8KernelsMatchReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
+	const maxB = 13
 	for _, gs := range []int{32, 64} {
-		for _, cols := range []int{gs, 2 * gs, 6 * gs} {
-			rows, ng := 3, cols/gs
+		for _, shape := range [][2]int{{5, gs}, {5, 2 * gs}, {5, 6 * gs}, {5, 8 * gs}, {5, 9 * gs}, {3, 25 * gs}, {45, 25 * gs}} {
+			rows, cols := shape[0], shape[1]
+			ng := cols / gs
 			m := &matrix{rows: rows, cols: cols, gs: gs, q: make([]int8, rows*cols), s: make([]float32, rows*ng)}
 			for i := range m.q {
 				m.q[i] = int8(r.IntN(255) - 127)
@@ -110,26 +114,46 @@ func TestQ8KernelsMatchReference(t *testing.T) {
 			for i := range m.s {
 				m.s[i] = float32(r.Float64()) * 0.01
 			}
-			const maxB = 6
 			x := make([]float32, maxB*cols)
 			for i := range x {
 				x[i] = float32(r.NormFloat64())
 			}
-			xq, x8, xs := make([]int16, maxB*cols), make([]int8, maxB*cols), make([]float32, maxB*ng)
-			quantizeQ8(x, xq, x8, xs, gs)
-			for i := range xq {
-				if int16(x8[i]) != xq[i] {
-					t.Fatalf("int8 activation %d = %d, int16 %d", i, x8[i], xq[i])
-				}
+			// The reference reads the natural quantization.
+			xq, xs := make([]int16, maxB*cols), make([]float32, maxB*ng)
+			quantizeQ8(x, xq, xs, gs)
+			layouts := []bool{false}
+			if packQ8OK(gs) {
+				packQ8(m)
+				layouts = append(layouts, true)
 			}
-			for _, in8 := range [][]int8{nil, x8} {
+			for _, packed := range layouts {
+				acts := newQ8Acts(maxB, cols, gs)
+				quantize := func(x []float32, nb int) {
+					if packed {
+						acts.quantize(x, nb, cols, gs)
+					} else {
+						quantizeQ8(x[:nb*cols], acts.q, acts.s, gs)
+						acts.packed = false
+					}
+					if acts.packed != packed {
+						t.Fatalf("gs=%d: quantized packed=%v, want %v", gs, acts.packed, packed)
+					}
+				}
 				var alone [maxB][]float32
+				for b := range alone {
+					var out [maxBatchLimit][]float32
+					out[0] = make([]float32, rows)
+					quantize(x[b*cols:(b+1)*cols], 1)
+					matvecQ8(m, 0, rows, acts, 1, &out)
+					alone[b] = out[0]
+				}
 				for nb := 1; nb <= maxB; nb++ {
 					var out [maxBatchLimit][]float32
 					for b := 0; b < nb; b++ {
 						out[b] = make([]float32, rows)
 					}
-					matvecQ8(m, 0, rows, xq, in8, xs, nb, &out)
+					quantize(x, nb)
+					matvecQ8(m, 0, rows, acts, nb, &out)
 					for b := 0; b < nb; b++ {
 						for row := 0; row < rows; row++ {
 							var want, abs float64
@@ -139,18 +163,61 @@ func TestQ8KernelsMatchReference(t *testing.T) {
 								abs += math.Abs(p)
 							}
 							if d := math.Abs(float64(out[b][row]) - want); d > 1e-5*abs+1e-6 {
-								t.Fatalf("gs=%d cols=%d nb=%d: out[%d][%d] = %v, want %v", gs, cols, nb, b, row, out[b][row], want)
+								t.Fatalf("gs=%d cols=%d packed=%v nb=%d: out[%d][%d] = %v, want %v", gs, cols, packed, nb, b, row, out[b][row], want)
+							}
+							if out[b][row] != alone[b][row] {
+								t.Fatalf("gs=%d cols=%d packed=%v nb=%d: input %d row %d = %v batched, %v alone", gs, cols, packed, nb, b, row, out[b][row], alone[b][row])
 							}
 						}
-						if nb == 1 {
-							alone[0] = append([]float32(nil), out[0]...)
-						}
 					}
-					// Input 0 computed with nb-1 others matches it alone.
-					for row := 0; row < rows; row++ {
-						if out[0][row] != alone[0][row] {
-							t.Fatalf("gs=%d cols=%d nb=%d int8=%v: row %d = %v batched, %v alone", gs, cols, nb, in8 != nil, row, out[0][row], alone[0][row])
+				}
+			}
+		}
+	}
+}
+
+// TestQuantizeQ8Packed: the packed quantization holds the natural one's
+// values, scales and corrections where packedIndex and packedGroup put
+// them, for every batch size up to 13 (every kernel group width).
+func TestQuantizeQ8Packed(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, gs := range []int{32, 64} {
+		cols := 9 * gs
+		ng, nm := cols/gs, packedMetaLen(cols/gs)
+		const maxB = 13
+		x := make([]float32, maxB*cols)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		xq, xs := make([]int16, maxB*cols), make([]float32, maxB*ng)
+		quantizeQ8(x, xq, xs, gs)
+		for nb := 1; nb <= maxB; nb++ {
+			x8, corr, s := make([]int8, nb*cols), make([]int32, nb*nm), make([]float32, nb*nm)
+			seen := make([]bool, nb*cols)
+			quantizeQ8Packed(x, nb, cols, gs, x8, corr, s)
+			for b := 0; b < nb; b++ {
+				b0, w := packedGroup(b, nb)
+				if b0 > b || b >= b0+w || b0+w > nb {
+					t.Fatalf("nb=%d: input %d in group [%d, %d)", nb, b, b0, b0+w)
+				}
+				for g := 0; g < ng; g++ {
+					var sum int32
+					for k := 0; k < gs; k++ {
+						p := packedIndex(g, k, gs, ng/8)
+						at := b0*cols + ((p/32)*w+b-b0)*32 + p%32
+						if seen[at] {
+							t.Fatalf("nb=%d: input %d group %d value %d lands on a used byte", nb, b, g, k)
 						}
+						seen[at] = true
+						want := xq[b*cols+g*gs+k]
+						if int16(x8[at]) != want {
+							t.Fatalf("nb=%d: input %d value %d = %d, want %d", nb, b, g*gs+k, x8[at], want)
+						}
+						sum += int32(want)
+					}
+					mi := b0*nm + ((g/8)*w+b-b0)*8 + g%8
+					if s[mi] != xs[b*ng+g] || corr[mi] != -128*sum {
+						t.Fatalf("nb=%d: input %d group %d: scale %v corr %d, want %v %d", nb, b, g, s[mi], corr[mi], xs[b*ng+g], -128*sum)
 					}
 				}
 			}
@@ -224,8 +291,8 @@ func TestQuantizeQ8Rounding(t *testing.T) {
 	for len(x)%gs != 0 || len(x) < 4096 {
 		x = append(x, float32(r.NormFloat64()))
 	}
-	q, q8, s := make([]int16, len(x)), make([]int8, len(x)), make([]float32, len(x)/gs)
-	quantizeQ8(x, q, q8, s, gs)
+	q, s := make([]int16, len(x)), make([]float32, len(x)/gs)
+	quantizeQ8(x, q, s, gs)
 	for i, v := range x {
 		g := i / gs
 		inv := float32(0)
@@ -233,8 +300,39 @@ func TestQuantizeQ8Rounding(t *testing.T) {
 			inv = 1 / s[g]
 		}
 		want := int16(math.Round(float64(v * inv)))
-		if q[i] != want || int16(q8[i]) != want {
-			t.Fatalf("x[%d] = %v (scale %v): q = %d, q8 = %d, want %d", i, v, s[g], q[i], q8[i], want)
+		if q[i] != want {
+			t.Fatalf("x[%d] = %v (scale %v): q = %d, want %d", i, v, s[g], q[i], want)
 		}
+	}
+	// The one-group quantizer the packed layout uses (assembly on amd64)
+	// gives the same values, scales and sums, for groups of 32 and 64.
+	for _, n := range []int{gs, 2 * gs} {
+		g8 := make([]int8, n)
+		for j := 0; j+n <= len(x); j += n {
+			scale, sum := quantizeGroup(x[j:j+n], g8)
+			wscale, _ := q8GroupScale(x[j : j+n])
+			var wsum int32
+			for k, v := range g8 {
+				want := q[j+k]
+				if n != gs {
+					inv := float32(0)
+					if wscale != 0 {
+						inv = 1 / wscale
+					}
+					want = int16(math.Round(float64(x[j+k] * inv)))
+				}
+				if int16(v) != want {
+					t.Fatalf("group of %d at %d: q[%d] = %d, want %d", n, j, k, v, want)
+				}
+				wsum += int32(want)
+			}
+			if scale != wscale || sum != wsum {
+				t.Fatalf("group of %d at %d: scale %v sum %d, want %v %d", n, j, scale, sum, wscale, wsum)
+			}
+		}
+	}
+	zero := make([]int8, gs)
+	if scale, sum := quantizeGroup(make([]float32, gs), zero); scale != 0 || sum != 0 {
+		t.Fatalf("zero group: scale %v sum %d", scale, sum)
 	}
 }

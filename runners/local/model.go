@@ -3,6 +3,7 @@ package local
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"unsafe"
 )
 
@@ -79,6 +80,7 @@ type matrix struct {
 	q          []int8
 	s          []float32
 	gs         int
+	u          []uint8 // q in the packed layout, when the kernels take it (packQ8)
 }
 
 func (m *matrix) quantized() bool { return m.q != nil }
@@ -126,6 +128,25 @@ type Model struct {
 	finalNorm []float32
 	cls       matrix
 	m         *mapping
+	packOnce  sync.Once
+}
+
+// pack gives every Q8_0 layer matrix and classifier the packed copy the
+// build's kernels read, once per model (the embedding table is read a row
+// at a time from the checkpoint's layout).
+func (m *Model) pack() {
+	m.packOnce.Do(func() {
+		ws := []*matrix{&m.cls}
+		for i := range m.layers {
+			l := &m.layers[i]
+			ws = append(ws, &l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3)
+		}
+		for _, w := range ws {
+			if w.quantized() && packQ8OK(w.gs) {
+				packQ8(w)
+			}
+		}
+	})
 }
 
 // Close releases the model's file mapping. The model must not be used after.

@@ -232,11 +232,7 @@ func (e *engine) mmRange(lo, hi int) {
 			}
 		}
 		for b := 0; b < e.mmNB; b++ {
-			h, g := e.mm[0].out[b][lo:hi], e.mm[1].out[b][lo:hi]
-			for i, v := range h {
-				v *= 1 / (1 + float32(math.Exp(float64(-v))))
-				h[i] = v * g[i]
-			}
+			siluGate(e.mm[0].out[b][lo:hi], e.mm[1].out[b][lo:hi])
 		}
 		return
 	}

@@ -77,14 +77,29 @@ func softmax(x []float32) {
 	for _, v := range x[1:] {
 		m = max(m, v)
 	}
+	sum := expShift(x, m)
+	for i := range x {
+		x[i] /= sum
+	}
+}
+
+// expShiftGeneric sets x[i] = e^(x[i]-m) and returns their sum.
+func expShiftGeneric(x []float32, m float32) float32 {
 	var sum float32
 	for i, v := range x {
 		e := float32(math.Exp(float64(v - m)))
 		x[i] = e
 		sum += e
 	}
-	for i := range x {
-		x[i] /= sum
+	return sum
+}
+
+// siluGateGeneric sets h[i] = silu(h[i])·g[i] (the SwiGLU gate).
+func siluGateGeneric(h, g []float32) {
+	g = g[:len(h)]
+	for i, v := range h {
+		v *= 1 / (1 + float32(math.Exp(float64(-v))))
+		h[i] = v * g[i]
 	}
 }
 

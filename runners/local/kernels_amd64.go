@@ -3,6 +3,7 @@
 package local
 
 import (
+	"math"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -333,4 +334,56 @@ func attnValues(a, v []float32, stride, n, hs int, out []float32) {
 	}
 	_, _, _ = a[n-1], v[(n-1)*stride+hs-1], out[hs-1]
 	attnValuesAVX2(&a[0], &v[0], stride, n, hs, &out[0])
+}
+
+//go:noescape
+func expShiftAVX2(x *float32, n int, m float32) float32
+
+//go:noescape
+func siluGateAVX2(h, gate *float32, n int)
+
+// expShift sets x[i] = e^(x[i]-m) and returns their sum: eight lanes at a
+// time (the assembly exponential), the last partial eight through a padded
+// buffer so every value takes the same path whatever its position.
+func expShift(x []float32, m float32) float32 {
+	n := len(x)
+	if !useAVX2 || n == 0 {
+		return expShiftGeneric(x, m)
+	}
+	k := n &^ 7
+	var sum float32
+	if k > 0 {
+		sum = expShiftAVX2(&x[0], k, m)
+	}
+	if k < n {
+		var buf [8]float32
+		for i := range buf {
+			buf[i] = float32(math.Inf(-1)) // e^-Inf: 0, adds nothing
+		}
+		copy(buf[:], x[k:])
+		sum += expShiftAVX2(&buf[0], 8, m)
+		copy(x[k:], buf[:n-k])
+	}
+	return sum
+}
+
+// siluGate sets h[i] = silu(h[i])·g[i] (the SwiGLU gate).
+func siluGate(h, g []float32) {
+	n := len(h)
+	g = g[:n]
+	if !useAVX2 || n == 0 {
+		siluGateGeneric(h, g)
+		return
+	}
+	k := n &^ 7
+	if k > 0 {
+		siluGateAVX2(&h[0], &g[0], k)
+	}
+	if k < n {
+		var hb, gb [8]float32
+		copy(hb[:], h[k:])
+		copy(gb[:], g[k:])
+		siluGateAVX2(&hb[0], &gb[0], 8)
+		copy(h[k:], hb[:n-k])
+	}
 }

@@ -1038,3 +1038,150 @@ qloop:
 	MOVL         AX, sum+28(FP)
 	VZEROUPPER
 	RET
+
+// The exponential of eight floats, for the SwiGLU gate and softmax: n =
+// round(x·log2 e), r = x - n·ln 2 (ln 2 split in two, Cody-Waite), e^r by
+// its Taylor polynomial of degree 7 (truncation under 4e-9 relative on
+// |r| ≤ ln2/2), times 2^n built in the exponent bits. x is clamped to
+// [-87, 88] and results below e^-87 are 0; within about 2 ulp of
+// math.Exp (TestExpAVX2). The constants are in expc<> as 8-float vectors,
+// in the order of the EXPC offsets below.
+DATA expc<>+0(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA expc<>+8(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA expc<>+16(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA expc<>+24(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA expc<>+32(SB)/8, $0x3f3180003f318000
+DATA expc<>+40(SB)/8, $0x3f3180003f318000
+DATA expc<>+48(SB)/8, $0x3f3180003f318000
+DATA expc<>+56(SB)/8, $0x3f3180003f318000
+DATA expc<>+64(SB)/8, $0xb95e8083b95e8083
+DATA expc<>+72(SB)/8, $0xb95e8083b95e8083
+DATA expc<>+80(SB)/8, $0xb95e8083b95e8083
+DATA expc<>+88(SB)/8, $0xb95e8083b95e8083
+DATA expc<>+96(SB)/8, $0x39500d0139500d01
+DATA expc<>+104(SB)/8, $0x39500d0139500d01
+DATA expc<>+112(SB)/8, $0x39500d0139500d01
+DATA expc<>+120(SB)/8, $0x39500d0139500d01
+DATA expc<>+128(SB)/8, $0x3ab60b613ab60b61
+DATA expc<>+136(SB)/8, $0x3ab60b613ab60b61
+DATA expc<>+144(SB)/8, $0x3ab60b613ab60b61
+DATA expc<>+152(SB)/8, $0x3ab60b613ab60b61
+DATA expc<>+160(SB)/8, $0x3c0888893c088889
+DATA expc<>+168(SB)/8, $0x3c0888893c088889
+DATA expc<>+176(SB)/8, $0x3c0888893c088889
+DATA expc<>+184(SB)/8, $0x3c0888893c088889
+DATA expc<>+192(SB)/8, $0x3d2aaaab3d2aaaab
+DATA expc<>+200(SB)/8, $0x3d2aaaab3d2aaaab
+DATA expc<>+208(SB)/8, $0x3d2aaaab3d2aaaab
+DATA expc<>+216(SB)/8, $0x3d2aaaab3d2aaaab
+DATA expc<>+224(SB)/8, $0x3e2aaaab3e2aaaab
+DATA expc<>+232(SB)/8, $0x3e2aaaab3e2aaaab
+DATA expc<>+240(SB)/8, $0x3e2aaaab3e2aaaab
+DATA expc<>+248(SB)/8, $0x3e2aaaab3e2aaaab
+DATA expc<>+256(SB)/8, $0x3f0000003f000000
+DATA expc<>+264(SB)/8, $0x3f0000003f000000
+DATA expc<>+272(SB)/8, $0x3f0000003f000000
+DATA expc<>+280(SB)/8, $0x3f0000003f000000
+DATA expc<>+288(SB)/8, $0x3f8000003f800000
+DATA expc<>+296(SB)/8, $0x3f8000003f800000
+DATA expc<>+304(SB)/8, $0x3f8000003f800000
+DATA expc<>+312(SB)/8, $0x3f8000003f800000
+DATA expc<>+320(SB)/8, $0x42b0000042b00000
+DATA expc<>+328(SB)/8, $0x42b0000042b00000
+DATA expc<>+336(SB)/8, $0x42b0000042b00000
+DATA expc<>+344(SB)/8, $0x42b0000042b00000
+DATA expc<>+352(SB)/8, $0xc2ae0000c2ae0000
+DATA expc<>+360(SB)/8, $0xc2ae0000c2ae0000
+DATA expc<>+368(SB)/8, $0xc2ae0000c2ae0000
+DATA expc<>+376(SB)/8, $0xc2ae0000c2ae0000
+GLOBL expc<>(SB), RODATA|NOPTR, $384
+
+#define EXPC_LOG2E 0
+#define EXPC_LN2HI 32
+#define EXPC_LN2LO 64
+#define EXPC_C7 96
+#define EXPC_C6 128
+#define EXPC_C5 160
+#define EXPC_C4 192
+#define EXPC_C3 224
+#define EXPC_C2 256
+#define EXPC_ONE 288
+#define EXPC_HI 320
+#define EXPC_LO 352
+
+// EXP8 sets Y to e^Y; R holds expc<>'s address. Clobbers Y0, Y1, Y3.
+#define EXP8(Y, R) \
+	VCMPPS       $0x1d, EXPC_LO(R), Y, Y3; \
+	VMAXPS       EXPC_LO(R), Y, Y; \
+	VMINPS       EXPC_HI(R), Y, Y; \
+	VMULPS       EXPC_LOG2E(R), Y, Y0; \
+	VROUNDPS     $0, Y0, Y0; \
+	VFNMADD231PS EXPC_LN2HI(R), Y0, Y; \
+	VFNMADD231PS EXPC_LN2LO(R), Y0, Y; \
+	VMOVUPS      EXPC_C7(R), Y1; \
+	VFMADD213PS  EXPC_C6(R), Y, Y1; \
+	VFMADD213PS  EXPC_C5(R), Y, Y1; \
+	VFMADD213PS  EXPC_C4(R), Y, Y1; \
+	VFMADD213PS  EXPC_C3(R), Y, Y1; \
+	VFMADD213PS  EXPC_C2(R), Y, Y1; \
+	VFMADD213PS  EXPC_ONE(R), Y, Y1; \
+	VFMADD213PS  EXPC_ONE(R), Y, Y1; \
+	VCVTPS2DQ    Y0, Y0; \
+	VPSLLD       $23, Y0, Y0; \
+	VPADDD       EXPC_ONE(R), Y0, Y0; \
+	VMULPS       Y0, Y1, Y; \
+	VANDPS       Y3, Y, Y
+
+// func expShiftAVX2(x *float32, n int, m float32) float32
+// x[i] = e^(x[i]-m) for n (a positive multiple of 8) values; returns their
+// sum (8 lanes, then HSUM8).
+TEXT ·expShiftAVX2(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS m+16(FP), Y5
+	LEAQ         expc<>(SB), R8
+	SHLQ         $2, CX
+	XORQ         AX, AX
+	VXORPS       Y6, Y6, Y6
+
+expsloop:
+	VMOVUPS (SI)(AX*1), Y4
+	VSUBPS  Y5, Y4, Y4
+	EXP8(Y4, R8)
+	VMOVUPS Y4, (SI)(AX*1)
+	VADDPS  Y4, Y6, Y6
+	ADDQ    $32, AX
+	CMPQ    AX, CX
+	JB      expsloop
+	HSUM8(Y6, X6, X0)
+	VZEROUPPER
+	MOVSS   X6, ret+24(FP)
+	RET
+
+// func siluGateAVX2(h, gate *float32, n int)
+// h[i] = silu(h[i])·g[i] = h[i]·(1/(1+e^-h[i]))·g[i] for n (a positive
+// multiple of 8) values.
+TEXT ·siluGateAVX2(SB), NOSPLIT, $0-24
+	MOVQ   h+0(FP), SI
+	MOVQ   gate+8(FP), DI
+	MOVQ   n+16(FP), CX
+	LEAQ   expc<>(SB), R8
+	SHLQ   $2, CX
+	XORQ   AX, AX
+	VXORPS Y7, Y7, Y7
+
+siluloop:
+	VMOVUPS (SI)(AX*1), Y5
+	VSUBPS  Y5, Y7, Y4
+	EXP8(Y4, R8)
+	VADDPS  EXPC_ONE(R8), Y4, Y4
+	VMOVUPS EXPC_ONE(R8), Y6
+	VDIVPS  Y4, Y6, Y6
+	VMULPS  Y6, Y5, Y5
+	VMULPS  (DI)(AX*1), Y5, Y5
+	VMOVUPS Y5, (SI)(AX*1)
+	ADDQ    $32, AX
+	CMPQ    AX, CX
+	JB      siluloop
+	VZEROUPPER
+	RET

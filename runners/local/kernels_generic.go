@@ -45,3 +45,7 @@ func attnScores(q, k []float32, stride, n, hs int, scale float32, out []float32)
 func attnValues(a, v []float32, stride, n, hs int, out []float32) {
 	attnValuesGeneric(a, v, stride, n, hs, out)
 }
+
+func expShift(x []float32, m float32) float32 { return expShiftGeneric(x, m) }
+
+func siluGate(h, g []float32) { siluGateGeneric(h, g) }

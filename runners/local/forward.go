@@ -261,22 +261,48 @@ func (e *engine) rowsQ8(tk *mmTask, a, z int) {
 }
 
 // attnRange runs attention for items [lo, hi) of (sequence, head) pairs.
+// The heads of one sequence in the range go through the cache positions
+// together, attnBlock positions at a time, so each block of cache rows is
+// read while it is in the cache rather than once per head (every head's
+// sums keep their order).
 func (e *engine) attnRange(lo, hi int) {
 	p := e.p
 	D, KV, hs, heads := p.Dim, p.KVDim(), p.HeadSize(), p.Heads
 	group := heads / p.KVHeads
 	scale := float32(math.Sqrt(float64(hs)))
 	loff := e.layer * e.ctx * KV
-	for it := lo; it < hi; it++ {
-		b, h := it/heads, it%heads
+	for lo < hi {
+		b := lo / heads
+		end := min(hi, (b+1)*heads)
 		pos, c := e.pos[b], e.caches[b]
-		q := e.q[b*D+h*hs : b*D+(h+1)*hs]
-		att := e.att[it*e.ctx : it*e.ctx+pos+1]
-		kvo := loff + (h/group)*hs
-		attnScores(q, c.k[kvo:], KV, pos+1, hs, scale, att)
-		softmax(att)
-		out := e.xb[b*D+h*hs : b*D+(h+1)*hs]
-		clear(out)
-		attnValues(att, c.v[kvo:], KV, pos+1, hs, out)
+		n := pos + 1
+		for t0 := 0; t0 < n; t0 += attnBlock {
+			m := min(attnBlock, n-t0)
+			for it := lo; it < end; it++ {
+				h := it % heads
+				q := e.q[b*D+h*hs : b*D+(h+1)*hs]
+				kvo := loff + t0*KV + (h/group)*hs
+				attnScores(q, c.k[kvo:], KV, m, hs, scale, e.att[it*e.ctx+t0:])
+			}
+		}
+		for it := lo; it < end; it++ {
+			softmax(e.att[it*e.ctx : it*e.ctx+n])
+			h := it % heads
+			clear(e.xb[b*D+h*hs : b*D+(h+1)*hs])
+		}
+		for t0 := 0; t0 < n; t0 += attnBlock {
+			m := min(attnBlock, n-t0)
+			for it := lo; it < end; it++ {
+				h := it % heads
+				kvo := loff + t0*KV + (h/group)*hs
+				attnValues(e.att[it*e.ctx+t0:it*e.ctx+t0+m], c.v[kvo:], KV, m, hs, e.xb[b*D+h*hs:b*D+(h+1)*hs])
+			}
+		}
+		lo = end
 	}
 }
+
+// attnBlock is the cache positions attention takes through all heads at a
+// time (110M Q8_0 batched 8, attention CPU time: one head at a time 1.9-2.6
+// s, blocks of 8 1.5 s, 16 1.3-1.6 s, 24-64 1.75-2.2 s).
+const attnBlock = 16

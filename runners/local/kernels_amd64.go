@@ -280,7 +280,7 @@ func matvecQ8Packed(m *matrix, a, z int, x *q8Acts, nb int, out *[maxBatchLimit]
 	for b := 0; b < nb; b++ {
 		_ = out[b][z-1] // the kernels write out[b][a:z]
 	}
-	step := max(1, q8PackedRowBlock/cols)
+	step := max(2, (q8PackedRowBlock/cols)&^1) // even: rows go in pairs
 	var op [8]*float32
 	for lo := a; lo < z; lo += step {
 		hi := min(lo+step, z)

@@ -52,18 +52,24 @@
 // # Kernels
 //
 // On amd64 CPUs with AVX2 and FMA the matrix kernels are assembly
-// (kernels_amd64.s: 8-wide fp32 multiply-adds, int8 weights sign-extended
-// and multiplied pairwise with int16 activations for Q8_0); elsewhere, or
-// built with -tags purego, portable Go kernels run (8-way unrolled fp32
-// dot products, 4-way int8×int16 group dot products). Kernels reports
-// which.
+// (kernels_amd64.s: 8-wide fp32 multiply-adds; for Q8_0, int8 weights
+// sign-extended and multiplied pairwise with int16 activations, or, on CPUs
+// with AVX-512 VNNI, byte dot products over matrices repacked at load so
+// that one dot product leaves eight groups' sums in eight lanes: see
+// q8acts.go); elsewhere, or built with -tags purego, portable Go kernels
+// run (8-way unrolled fp32 dot products, 4-way int8×int16 group dot
+// products). Kernels reports which. The SwiGLU gate and softmax use an
+// 8-wide exponential within 1 ulp of math.Exp (portable: math.Exp).
 // A batched step multiplies each pair of weight rows with every group of
-// four sequences while the rows are in L1 (wide rows are first read into
-// the cache at streaming speed: a core here streams only ~8 GB/s while it
-// also runs the multiply-adds); every sequence's sums keep the order they
-// have alone, so a sequence's output does not depend on its batch mates.
-// The SwiGLU gate is applied by the worker that computed the rows.
-// Q8_0 checkpoints quantize activations per group, as llama2.c's runq.c.
+// four sequences while the rows are in L1 (wide rows, and Q8_0 blocks, are
+// first read into the cache at streaming speed: a core here streams only
+// ~8 GB/s while it also runs the multiply-adds); every sequence's sums keep
+// the order they have alone, so a sequence's output does not depend on its
+// batch mates. Attention takes a sequence's heads through the KV cache 16
+// positions at a time. The SwiGLU gate is applied by the worker that
+// computed the rows. Q8_0 checkpoints quantize activations per group, as
+// llama2.c's runq.c; the VNNI kernels keep a repacked copy of each Q8_0
+// matrix (the checkpoint's bytes are then no longer read).
 //
 // # Performance
 //

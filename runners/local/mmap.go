@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"unsafe"
 )
 
 // mapping is a read-only view of a whole file: memory-mapped where the
@@ -50,4 +51,25 @@ func (m *mapping) close() error {
 	err := syscall.Munmap(m.data)
 	m.data = nil
 	return err
+}
+
+// release tells the kernel this process no longer needs the pages wholly
+// inside b (a part of the mapping; anything else is ignored): they leave
+// its resident set, and come back from the file if read again.
+func (m *mapping) release(b []byte) {
+	if m == nil || !m.mapped || len(b) == 0 || len(m.data) == 0 {
+		return
+	}
+	base := uintptr(unsafe.Pointer(&m.data[0]))
+	start := uintptr(unsafe.Pointer(&b[0])) - base
+	if start >= uintptr(len(m.data)) || uintptr(len(b)) > uintptr(len(m.data))-start {
+		return
+	}
+	page := uintptr(os.Getpagesize())
+	lo := (base + start + page - 1) &^ (page - 1)
+	hi := (base + start + uintptr(len(b))) &^ (page - 1)
+	if lo >= hi {
+		return
+	}
+	_ = syscall.Madvise(m.data[lo-base:hi-base], syscall.MADV_DONTNEED)
 }

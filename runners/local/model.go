@@ -142,8 +142,13 @@ func (m *Model) pack() {
 			ws = append(ws, &l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3)
 		}
 		for _, w := range ws {
-			if w.quantized() && packQ8OK(w.gs) {
+			if w.quantized() && packQ8OK(w.gs) && w.u == nil {
 				packQ8(w)
+				// The kernels read only the packed copy now (the embedding
+				// table, which a shared classifier is, still reads rows).
+				if len(m.tokEmb.q) == 0 || &w.q[0] != &m.tokEmb.q[0] {
+					m.m.release(unsafe.Slice((*byte)(unsafe.Pointer(&w.q[0])), len(w.q)))
+				}
 			}
 		}
 	})

@@ -387,3 +387,31 @@ func siluGate(h, g []float32) {
 		copy(h[k:], hb[:n-k])
 	}
 }
+
+//go:noescape
+func argmaxAVX2(x *float32, n int, vals *[8]float32, idx *[8]int32)
+
+// argmax returns the index of the first largest value of x (0 when x is
+// empty or x[0] is NaN: a NaN never compares greater).
+func argmax(x []float32) int {
+	n := len(x)
+	if !useAVX2 || n < 64 || x[0] != x[0] {
+		return argmaxGeneric(x)
+	}
+	k := n &^ 7
+	var vals [8]float32
+	var idx [8]int32
+	argmaxAVX2(&x[0], k, &vals, &idx)
+	best, bv := int(idx[0]), vals[0]
+	for l := 1; l < 8; l++ {
+		if v, i := vals[l], int(idx[l]); v > bv || (v == bv && i < best) {
+			best, bv = i, v
+		}
+	}
+	for i := k; i < n; i++ {
+		if x[i] > bv {
+			best, bv = i, x[i]
+		}
+	}
+	return best
+}

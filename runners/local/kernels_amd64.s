@@ -1185,3 +1185,43 @@ siluloop:
 	JB      siluloop
 	VZEROUPPER
 	RET
+
+DATA iota8<>+0(SB)/8, $0x0000000100000000
+DATA iota8<>+8(SB)/8, $0x0000000300000002
+DATA iota8<>+16(SB)/8, $0x0000000500000004
+DATA iota8<>+24(SB)/8, $0x0000000700000006
+GLOBL iota8<>(SB), RODATA|NOPTR, $32
+
+// func argmaxAVX2(x *float32, n int, vals *[8]float32, idx *[8]int32)
+// For each of 8 lanes (values i ≡ lane mod 8, i < n, n a positive multiple
+// of 8): the first index holding the lane's largest value (strictly
+// greater wins, so NaN never does; a lane of -Inf and NaN keeps -Inf at 0).
+TEXT ·argmaxAVX2(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	MOVL         $0xff800000, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0           // lane maxima: -Inf
+	VPXOR        Y1, Y1, Y1       // their indices
+	VMOVDQU      iota8<>(SB), Y2  // current indices
+	MOVL         $8, AX
+	VMOVD        AX, X3
+	VPBROADCASTD X3, Y3
+	SHLQ         $2, CX
+	XORQ         AX, AX
+
+amaxloop:
+	VMOVUPS   (SI)(AX*1), Y4
+	VCMPPS    $0x1e, Y0, Y4, Y5
+	VBLENDVPS Y5, Y4, Y0, Y0
+	VPBLENDVB Y5, Y2, Y1, Y1
+	VPADDD    Y3, Y2, Y2
+	ADDQ      $32, AX
+	CMPQ      AX, CX
+	JB        amaxloop
+	MOVQ      vals+16(FP), DI
+	VMOVUPS   Y0, (DI)
+	MOVQ      idx+24(FP), DI
+	VMOVDQU   Y1, (DI)
+	VZEROUPPER
+	RET

@@ -49,3 +49,5 @@ func attnValues(a, v []float32, stride, n, hs int, out []float32) {
 func expShift(x []float32, m float32) float32 { return expShiftGeneric(x, m) }
 
 func siluGate(h, g []float32) { siluGateGeneric(h, g) }
+
+func argmax(x []float32) int { return argmaxGeneric(x) }

@@ -336,3 +336,49 @@ func TestQuantizeQ8Rounding(t *testing.T) {
 		t.Fatalf("zero group: scale %v sum %d", scale, sum)
 	}
 }
+
+// TestArgmax checks the build's argmax against the plain loop (first
+// index of the largest value; NaN never wins) on arrays with ties, NaNs
+// and infinities, at lengths around every vector boundary.
+func TestArgmax(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	ref := func(x []float32) int {
+		best := 0
+		for i, v := range x {
+			if v > x[best] {
+				best = i
+			}
+		}
+		return best
+	}
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	special := []float32{nan, inf, -inf, 0, float32(math.Copysign(0, -1))}
+	for trial := 0; trial < 3000; trial++ {
+		n := r.IntN(140)
+		if trial%100 == 0 {
+			n = 32000
+		}
+		x := make([]float32, n)
+		for i := range x {
+			switch k := r.IntN(20); {
+			case k == 0:
+				x[i] = special[r.IntN(len(special))]
+			case k < 10:
+				x[i] = float32(r.IntN(5)) // ties
+			default:
+				x[i] = float32(r.NormFloat64())
+			}
+		}
+		if trial%7 == 0 && n > 0 {
+			x[0] = nan
+		}
+		if trial%11 == 0 {
+			for i := range x {
+				x[i] = []float32{-inf, nan}[r.IntN(2)]
+			}
+		}
+		if got, want := argmax(x), ref(x); got != want {
+			t.Fatalf("n=%d trial %d: argmax = %d, want %d", n, trial, got, want)
+		}
+	}
+}

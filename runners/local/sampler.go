@@ -53,11 +53,16 @@ func (s *sampler) u32() uint32 {
 // f32 is llama2.c's random_f32: uniform in [0, 1).
 func (s *sampler) f32() float32 { return float32(s.u32()>>8) / 16777216.0 }
 
-func argmax(x []float32) int {
-	best := 0
+// argmaxGeneric returns the index of the first largest value of x (0 when
+// x is empty or x[0] is NaN: a NaN never compares greater).
+func argmaxGeneric(x []float32) int {
+	if len(x) == 0 {
+		return 0
+	}
+	best, bv := 0, x[0]
 	for i, v := range x {
-		if v > x[best] {
-			best = i
+		if v > bv {
+			best, bv = i, v
 		}
 	}
 	return best

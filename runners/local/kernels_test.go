@@ -382,3 +382,37 @@ func TestArgmax(t *testing.T) {
 		}
 	}
 }
+
+// TestPackQ8: every weight lands at packedIndex, offset by 128, for rows
+// of whole blocks, of a tail only, and of both.
+func TestPackQ8(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, gs := range []int{32, 64} {
+		for _, ng := range []int{1, 7, 8, 9, 17, 24} {
+			rows, cols := 130, ng*gs
+			m := &matrix{rows: rows, cols: cols, gs: gs, q: make([]int8, rows*cols), s: make([]float32, rows*ng)}
+			for i := range m.q {
+				m.q[i] = int8(r.IntN(256) - 128)
+			}
+			packQ8(m)
+			for row := 0; row < rows; row++ {
+				for i := 0; i < cols; i++ {
+					at := row*cols + packedIndex(i/gs, i%gs, gs, ng/8)
+					if want := uint8(m.q[row*cols+i]) ^ 0x80; m.u[at] != want {
+						t.Fatalf("gs=%d ng=%d: row %d value %d at %d = %#x, want %#x", gs, ng, row, i, at, m.u[at], want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// packedIndex is the position of byte k of group g in a packed row of
+// nblk blocks: the layout q8acts.go describes, written out as the tests'
+// oracle.
+func packedIndex(g, k, gs, nblk int) int {
+	if g >= 8*nblk {
+		return g*gs + k
+	}
+	return (g/8)*8*gs + (k/4)*32 + (g%8)*4 + k%4
+}

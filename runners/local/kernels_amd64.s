@@ -730,6 +730,27 @@ p4store:
 	VZEROUPPER
 	RET
 
+// Q8STEP42 is one 32-byte weight vector of the two-row kernel: rows at
+// (SI) and (SI)(R13*1) against the four inputs' vectors at (DI), into
+// Y0-Y3 (first row) and Y4-Y7 (second).
+#define Q8STEP42 \
+	VMOVDQU32 (SI), Y16; \
+	VMOVDQU32 (SI)(R13*1), Y17; \
+	VMOVDQU32 0(DI), Y18; \
+	VPDPBUSD Y18, Y16, Y0; \
+	VPDPBUSD Y18, Y17, Y4; \
+	VMOVDQU32 32(DI), Y19; \
+	VPDPBUSD Y19, Y16, Y1; \
+	VPDPBUSD Y19, Y17, Y5; \
+	VMOVDQU32 64(DI), Y18; \
+	VPDPBUSD Y18, Y16, Y2; \
+	VPDPBUSD Y18, Y17, Y6; \
+	VMOVDQU32 96(DI), Y19; \
+	VPDPBUSD Y19, Y16, Y3; \
+	VPDPBUSD Y19, Y17, Y7; \
+	ADDQ $32, SI; \
+	ADDQ $128, DI
+
 // func q8PackedVNNI4R2(u *uint8, ws *float32, rows, nblk, tail, gs int, x *int8, corr *int32, xs *float32, outs *[8]*float32, cols, wsStride int)
 // Four inputs and two rows at a time (rows even): each activation vector is
 // loaded once for both rows. R13 holds the distance to the second row's
@@ -770,22 +791,7 @@ p42blk:
 	SHRQ $2, R9
 
 p42vec:
-	VMOVDQU32 (SI), Y16
-	VMOVDQU32 (SI)(R13*1), Y17
-	VMOVDQU32 0(DI), Y18
-	VPDPBUSD Y18, Y16, Y0
-	VPDPBUSD Y18, Y17, Y4
-	VMOVDQU32 32(DI), Y19
-	VPDPBUSD Y19, Y16, Y1
-	VPDPBUSD Y19, Y17, Y5
-	VMOVDQU32 64(DI), Y18
-	VPDPBUSD Y18, Y16, Y2
-	VPDPBUSD Y18, Y17, Y6
-	VMOVDQU32 96(DI), Y19
-	VPDPBUSD Y19, Y16, Y3
-	VPDPBUSD Y19, Y17, Y7
-	ADDQ $32, SI
-	ADDQ $128, DI
+	Q8STEP42
 	DECQ R9
 	JNZ p42vec
 	VMOVUPS (BX), Y20
@@ -840,22 +846,7 @@ p42tgrp:
 	SHRQ $5, R9
 
 p42tvec:
-	VMOVDQU32 (SI), Y16
-	VMOVDQU32 (SI)(R13*1), Y17
-	VMOVDQU32 0(DI), Y18
-	VPDPBUSD Y18, Y16, Y0
-	VPDPBUSD Y18, Y17, Y4
-	VMOVDQU32 32(DI), Y19
-	VPDPBUSD Y19, Y16, Y1
-	VPDPBUSD Y19, Y17, Y5
-	VMOVDQU32 64(DI), Y18
-	VPDPBUSD Y18, Y16, Y2
-	VPDPBUSD Y18, Y17, Y6
-	VMOVDQU32 96(DI), Y19
-	VPDPBUSD Y19, Y16, Y3
-	VPDPBUSD Y19, Y17, Y7
-	ADDQ $32, SI
-	ADDQ $128, DI
+	Q8STEP42
 	DECQ R9
 	JNZ p42tvec
 	VMOVSS (BX), X20
